@@ -1,0 +1,17 @@
+/* havm — subcommand table shared by the CLI files. Each handler gets argv
+ * with argv[0] = its own name and returns a process exit code. */
+#ifndef HAVM_HAVM_CLI_H
+#define HAVM_HAVM_CLI_H
+
+typedef int (*havm_cli_fn)(int argc, char **argv);
+
+struct havm_cli_cmd {
+	const char *name;
+	havm_cli_fn fn;
+	const char *help;
+};
+
+/* havm vhd ... (cli_vhd.c) */
+int havm_cli_vhd(int argc, char **argv);
+
+#endif

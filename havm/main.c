@@ -1,0 +1,55 @@
+/* havm — the command-line front end: one table of subcommands, each in its
+ * own file (cli_<name>.c). Exit codes follow common/err.h. */
+#define LOG_TAG HAVM_TAG_HAVM
+#include "common/err.h"
+#include "common/log.h"
+#include "havm/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("havm %s\n", HAVM_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct havm_cli_cmd commands[] = {
+	{ "vhd", havm_cli_vhd, "create, inspect, check and convert VHD disks" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "list the commands" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("usage: havm COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\n'havm COMMAND --help' shows a command's options.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	havm_log_init("havm", HAVM_LOG_STDERR, LOG_WARNING);
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return havm_err_exit_code(HAVM_E_CONFIG);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(0, NULL);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int rc = commands[i].fn(argc - 1, argv + 1);
+			havm_log_fini();
+			return rc;
+		}
+	fprintf(stderr, "havm: unknown command '%s' (try 'havm help')\n", argv[1]);
+	return havm_err_exit_code(HAVM_E_CONFIG);
+}
