@@ -59,7 +59,8 @@ endef
 define program
 $(1)/bin/$(3): $$(patsubst %.c,$(1)/obj/%.o,$$($(3)_SRCS)) $$(foreach l,$$($(3)_LIBS),$(1)/lib/lib$$(l).a)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -o $$@ $$^ $$(foreach l,$$($(3)_LIBS),$$($$(l)_LDLIBS)) $$($(3)_LDLIBS)
+	$$(CC) $(2) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group \
+	    $$(sort $$(foreach l,$$($(3)_LIBS),$$($$(l)_LDLIBS))) $$($(3)_LDLIBS)
 endef
 
 $(eval $(call objects,build,$(REL_CFLAGS)))
@@ -72,7 +73,8 @@ $(foreach p,$(PROGRAMS),$(eval $(call program,build/asan,$(SAN_LDFLAGS),$(p))))
 define unit_test
 build/asan/tests/$(1): $$(patsubst %.c,build/asan/obj/%.o,$$($(1)_SRCS)) $$(foreach l,$$($(1)_LIBS),build/asan/lib/lib$$(l).a)
 	@mkdir -p $$(@D)
-	$$(CC) $(SAN_LDFLAGS) -o $$@ $$^ $$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS)) $$($(1)_LDLIBS) -lcmocka
+	$$(CC) $(SAN_LDFLAGS) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group \
+	    $$(sort $$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS))) $$($(1)_LDLIBS) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_test,$(t))))
 
@@ -90,7 +92,8 @@ $(foreach f,$(FUZZERS),$(eval $(call fuzzer,$(f))))
 define bench
 build/bench/$(1): $$(patsubst %.c,build/obj/%.o,$$($(1)_SRCS)) $$(foreach l,$$($(1)_LIBS),build/lib/lib$$(l).a)
 	@mkdir -p $$(@D)
-	$$(CC) -o $$@ $$^ $$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS)) $$($(1)_LDLIBS)
+	$$(CC) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group \
+	    $$(sort $$(foreach l,$$($(1)_LIBS),$$($$(l)_LDLIBS))) $$($(1)_LDLIBS)
 endef
 $(foreach b,$(BENCHES),$(eval $(call bench,$(b))))
 

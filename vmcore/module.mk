@@ -1,9 +1,8 @@
-# vmcore/ — the VMM. Parts add their sources to vmcore_SRCS in their own
-# module.mk (vmcore/<part>/module.mk); the `vmm` program links the library.
-LIBRARIES += vmcore
-vmcore_SRCS +=
-vmcore_LDLIBS := -lxml2 -ljson-c -lqb -lpthread
+# vmcore/ — the VMM. Each part (cpu/, machine/, dev/, disk/, vmc/, vsv/, ctl/)
+# is a static library named vmcore_<part>, declared in its own module.mk,
+# which also appends it to VMCORE_LIBS so the `vmm` program links it.
+VMCORE_LIBS :=
 
 PROGRAMS += vmm
-vmm_SRCS := vmcore/vmm/main.c
-vmm_LIBS := vmcore common
+vmm_SRCS = vmcore/vmm/main.c $(VMM_EXTRA_SRCS)
+vmm_LIBS = $(VMCORE_LIBS) common
