@@ -37,6 +37,7 @@ PROGRAMS   :=
 UNIT_TESTS :=
 FUZZERS    :=
 BENCHES    :=
+BENCH_SCRIPTS :=
 INTEGRATION_TESTS :=
 CLUSTER_TESTS :=
 GUESTS     :=
@@ -136,7 +137,7 @@ bench: $(addprefix build/bench/,$(BENCHES)) $(REL_PROGRAMS) guests
 	@tests/lib/run-benches.sh $(sort $(BENCH_SCRIPTS))
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
-	@tests/lib/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZERS)
+	@tests/lib/run-fuzzers.sh $(or $(FUZZ_SECONDS),60) $(FUZZERS)
 
 LINT_SRCS = $(sort $(foreach l,$(LIBRARIES),$($(l)_SRCS)) $(foreach p,$(PROGRAMS),$($(p)_SRCS)))
 lint:
