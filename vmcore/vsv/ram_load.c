@@ -1,0 +1,89 @@
+/* vmcore/vsv — loading RAM passes: each data run is read straight into
+ * guest RAM in large sequential reads (the data area is contiguous and
+ * 4 KiB aligned in the file) and checksummed in place; zero runs of the
+ * first pass are skipped when RAM is fresh, so untouched pages of an
+ * anonymous mmap stay unpopulated. Later passes override earlier ones. */
+#define LOG_TAG HAVM_TAG_VSV
+#include "vmcore/vsv/reader_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define CHUNK (8u << 20)  /* bytes per read: large enough to stream, small enough to interleave the CRC */
+
+/* Reads @len bytes at @off into @dst (NULL: into @scratch, for verify),
+ * continuing *crc. */
+static int read_data(struct vsv_reader *r, uint8_t *dst, uint8_t *scratch, uint64_t len, uint64_t off,
+		     uint32_t *crc, struct havm_err *err)
+{
+	while (len) {
+		size_t n = len < CHUNK ? (size_t)len : CHUNK;
+		uint8_t *p = dst ? dst : scratch;
+		int rc = vsv_rd(r, p, n, off, "RAM page data", err);
+		if (rc < 0)
+			return rc;
+		*crc = vsv_crc32c(*crc, p, n);
+		if (dst)
+			dst += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int pass_apply(struct vsv_reader *r, size_t k, uint8_t *ram, uint8_t *scratch, unsigned flags,
+		      struct havm_err *err)
+{
+	const struct vsv_pass *p = &r->passes[k];
+	uint64_t off = p->data_abs;
+	uint32_t crc = 0;
+	for (size_t i = 0; i < p->nruns; i++) {
+		const struct vsv_run *run = &p->runs[i];
+		uint64_t bytes = (uint64_t)run->pages * VSV_PAGE_SIZE;
+		if (run->flags & VSV_RUN_ZERO) {
+			if (ram && !(k == 0 && (flags & VSV_RAM_ZEROED)))
+				memset(ram + run->first * VSV_PAGE_SIZE, 0, bytes);
+			continue;
+		}
+		int rc = read_data(r, ram ? ram + run->first * VSV_PAGE_SIZE : NULL, scratch, bytes, off, &crc, err);
+		if (rc < 0)
+			return rc;
+		off += bytes;
+	}
+	if (crc != p->data_crc)
+		return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "%s: RAM pass %zu: page data checksum 0x%08" PRIx32
+				    " at offset %" PRIu64 ", computed 0x%08" PRIx32, r->label, k, p->data_crc,
+				    p->data_abs + p->data_len, crc);
+	return 0;
+}
+
+int vsv_ram_load(struct vsv_reader *r, uint8_t *ram, uint64_t size, unsigned flags, struct havm_err *err)
+{
+	if (size != r->desc.ram_size)
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: RAM of %" PRIu64 " bytes given, the state "
+				    "holds %" PRIu64, r->label, size, r->desc.ram_size);
+	for (size_t k = 0; k < r->npasses; k++) {
+		int rc = pass_apply(r, k, ram, NULL, flags, err);
+		if (rc < 0)
+			return rc;
+	}
+	hlog(LOG_DEBUG, "%s: loaded %zu RAM passes, %" PRIu64 " data pages", r->label, r->npasses,
+	     r->info.ram_data_pages);
+	return 0;
+}
+
+int vsv_reader_verify(struct vsv_reader *r, struct havm_err *err)
+{
+	uint8_t *scratch = malloc(CHUNK);
+	if (!scratch)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < r->npasses; k++)
+		rc = pass_apply(r, k, NULL, scratch, 0, err);
+	free(scratch);
+	return rc;
+}
