@@ -1,0 +1,393 @@
+/* vmcore/cpu — private state of the interpreter, shared by its files.
+ *
+ * Layout of the work: interp.c runs the loop and owns the ops table;
+ * exec_*.c execute instructions; decode.c reads prefixes/ModRM; flags.c
+ * computes lazy flags; mmu.c translates linear addresses through a software
+ * TLB holding host pointers; seg.c loads segment registers; except.c raises
+ * and delivers exceptions and interrupts.
+ *
+ * Exceptions unwind with longjmp to the run loop, which restores EIP and ESP
+ * to the start of the faulting instruction, so every instruction must do its
+ * memory accesses (which may fault) before it commits register state other
+ * than ESP. */
+#ifndef HAVM_VMCORE_CPU_CPU_INT_H
+#define HAVM_VMCORE_CPU_CPU_INT_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "vmcore/cpu/cpu.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define NORETURN    __attribute__((noreturn))
+
+/* EFLAGS bits */
+#define F_CF   0x0001u
+#define F_PF   0x0004u
+#define F_AF   0x0010u
+#define F_ZF   0x0040u
+#define F_SF   0x0080u
+#define F_TF   0x0100u
+#define F_IF   0x0200u
+#define F_DF   0x0400u
+#define F_OF   0x0800u
+#define F_IOPL 0x3000u
+#define F_NT   0x4000u
+#define F_RF   0x10000u
+#define F_VM   0x20000u
+#define F_AC   0x40000u
+#define F_ID   0x200000u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+#define CR0_PE 0x1u
+#define CR0_MP 0x2u
+#define CR0_EM 0x4u
+#define CR0_TS 0x8u
+#define CR0_ET 0x10u
+#define CR0_NE 0x20u
+#define CR0_WP 0x10000u
+#define CR0_AM 0x40000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+#define CR4_TSD 0x4u
+#define CR4_PSE 0x10u
+
+/* Exception vectors */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+	EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+	EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17,
+};
+
+/* Lazy flag producers: the arithmetic flags are computed from the operands
+ * and result of the last flag-setting ALU op only when something reads them. */
+enum lazy_op { LF_NONE, LF_ADD, LF_SUB, LF_LOGIC, LF_INC, LF_DEC };
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID 1u   /* never equal to a page-aligned tag */
+
+/* One direct-mapped software TLB entry: linear page -> host pointer. A
+ * separate tag for writes means a page whose dirty bit is not yet set in the
+ * PTE (or that is read-only) takes the slow path on write. */
+struct tlb_entry {
+	uint32_t tag_r, tag_w;
+	uintptr_t addend;   /* host address = addend + linear address */
+};
+
+struct ram_range {
+	uint32_t gpa, size;
+	uint8_t *host;
+};
+
+#define MAX_RAM 8
+
+/* The decoded prefix and ModRM state of the current instruction. */
+struct dec {
+	bool o32, a32;      /* operand and address size are 32 bits */
+	int8_t seg;         /* segment override, -1 for none */
+	uint8_t rep;        /* 0, 0xf2 or 0xf3 */
+	bool lock;
+	uint8_t modrm, mod, reg, rm;
+	uint8_t easeg;      /* segment of the memory operand */
+	uint32_t ea;        /* offset of the memory operand */
+};
+
+struct cpu {
+	struct cpu_state s;          /* eflags arith bits are stale unless lf_op == LF_NONE */
+	const struct cpu_bus *bus;
+	uint64_t tsc_hz;
+
+	/* lazy flags */
+	uint8_t lf_op, lf_size;
+	uint32_t lf_a, lf_b, lf_r;
+
+	/* mode caches, recomputed by cpu_mode_changed() */
+	uint8_t cpl;
+	bool pmode, paging, code32, stack32;
+	bool seg_fast[CPU_SEG_COUNT];  /* flat expand-up writable data: no limit checks
+	                                * (never for CS: writes through CS must fault) */
+
+	uint64_t run_left;           /* instructions left in this cpu_run() */
+
+	/* instruction restart point */
+	uint32_t insn_eip, insn_esp;
+	jmp_buf jmp;
+	int exc_vec;                 /* exception being raised */
+	uint32_t exc_err;
+	bool exc_has_err;
+	int delivering;              /* vector being delivered, -1 none */
+	bool shutdown;               /* triple fault */
+	bool trap_exceptions;        /* test hook: stop instead of delivering */
+	int last_exc;
+	uint32_t last_exc_err;
+
+	/* memory */
+	struct ram_range ram[MAX_RAM];
+	int nram;
+	uint32_t ram_top;            /* highest end of any RAM range (dirty bitmap size) */
+	struct tlb_entry tlb[2][TLB_SIZE];   /* [user][index] */
+	bool tlb_large;              /* a 4 MiB page was cached: INVLPG flushes all */
+	uint64_t *dirty;             /* 1 bit per 4 KiB page below ram_top */
+
+	/* instruction fetch cache: the current code page */
+	uint32_t fetch_lin;          /* linear page of the cached code, or TLB_INVALID */
+	const uint8_t *fetch_host;
+
+	/* events from other threads */
+	atomic_int irq_line;
+	atomic_int exit_req;
+
+	/* x87 */
+	int fpu_top;
+
+	struct cpu_stats stats;
+};
+
+/* interp.c */
+void cpu_mode_changed(struct cpu *c);
+/* Test hooks (differential tester, unit tests): with @on, an exception is
+ * not delivered; run() stops with CPU_EXIT_INTERNAL and EIP/ESP at the
+ * faulting instruction, and cpu_interp_last_exception() returns its vector
+ * (-1 if none) and error code. */
+void cpu_interp_trap_exceptions(struct cpu *c, bool on);
+int cpu_interp_last_exception(struct cpu *c, uint32_t *err);
+
+/* flags.c */
+uint32_t flags_get(struct cpu *c);               /* full EFLAGS */
+void flags_set(struct cpu *c, uint32_t v, uint32_t mask);
+bool flags_cf(struct cpu *c);
+bool flags_cond(struct cpu *c, unsigned cc);    /* Jcc/SETcc/CMOVcc condition */
+
+static inline void lazy_set(struct cpu *c, int op, unsigned size, uint32_t a, uint32_t b, uint32_t r)
+{
+	c->lf_op = (uint8_t)op;
+	c->lf_size = (uint8_t)size;
+	c->lf_a = a;
+	c->lf_b = b;
+	c->lf_r = r;
+}
+
+/* Writes arithmetic flags eagerly (shifts, multiplies, BCD). */
+static inline void flags_put_arith(struct cpu *c, uint32_t f)
+{
+	c->s.eflags = (c->s.eflags & ~F_ARITH) | (f & F_ARITH);
+	c->lf_op = LF_NONE;
+}
+
+static inline uint32_t size_mask(unsigned size)
+{
+	return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+}
+
+static inline uint32_t size_msb(unsigned size)
+{
+	return 1u << (size * 8 - 1);
+}
+
+static inline uint32_t parity_flag(uint32_t r)
+{
+	return __builtin_parity(r & 0xff) ? 0 : F_PF;
+}
+
+/* Flags SF, ZF, PF of a result. */
+static inline uint32_t szp_flags(uint32_t r, unsigned size)
+{
+	r &= size_mask(size);
+	return (r == 0 ? F_ZF : 0) | ((r & size_msb(size)) ? F_SF : 0) | parity_flag(r);
+}
+
+/* except.c */
+NORETURN void cpu_raise(struct cpu *c, int vec, uint32_t err);
+NORETURN void cpu_raise_noerr(struct cpu *c, int vec);
+void cpu_deliver(struct cpu *c, int vec, bool has_err, uint32_t err, bool soft, uint32_t next_eip);
+void cpu_handle_fault(struct cpu *c);           /* called after longjmp */
+bool exc_has_error_code(int vec);
+
+/* mmu.c */
+void tlb_flush(struct cpu *c);
+void tlb_flush_page(struct cpu *c, uint32_t lin);
+uint32_t mmu_read_slow(struct cpu *c, uint32_t lin, unsigned size, bool user);
+void mmu_write_slow(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool user);
+const uint8_t *mmu_code_page(struct cpu *c, uint32_t lin);  /* host ptr of the page or NULL (MMIO) */
+uint32_t phys_read(struct cpu *c, uint32_t pa, unsigned size);
+void phys_write(struct cpu *c, uint32_t pa, unsigned size, uint32_t v);
+uint8_t *phys_host(struct cpu *c, uint32_t pa);   /* NULL when not RAM */
+void dirty_mark(struct cpu *c, uint32_t pa);
+
+/* Linear-address access through the TLB. @user selects the privilege of the
+ * access (CPL 3, or an explicit supervisor access such as a descriptor read). */
+static inline uint32_t lin_read(struct cpu *c, uint32_t lin, unsigned size, bool user)
+{
+	const struct tlb_entry *e = &c->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->tag_r == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
+		const uint8_t *p = (const uint8_t *)(e->addend + lin);
+		if (size == 4) { uint32_t v; memcpy(&v, p, 4); return v; }
+		if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
+		return *p;
+	}
+	return mmu_read_slow(c, lin, size, user);
+}
+
+static inline void lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool user)
+{
+	const struct tlb_entry *e = &c->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->tag_w == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
+		uint8_t *p = (uint8_t *)(e->addend + lin);
+		if (size == 4) { uint32_t x = v; memcpy(p, &x, 4); }
+		else if (size == 2) { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); }
+		else *p = (uint8_t)v;
+		return;
+	}
+	mmu_write_slow(c, lin, size, v, user);
+}
+
+/* seg.c */
+uint32_t seg_check_slow(struct cpu *c, int seg, uint32_t off, unsigned size, bool write);
+void seg_load(struct cpu *c, int seg, uint16_t sel);          /* MOV/POP Sreg */
+void seg_load_real(struct cpu *c, int seg, uint16_t sel);
+void seg_set_cache(struct cpu_segment *s, uint16_t sel, uint32_t lo, uint32_t hi);
+int desc_load(struct cpu *c, uint16_t sel, uint32_t *lo, uint32_t *hi);  /* 0 or -1 (out of table) */
+void desc_set_accessed(struct cpu *c, uint16_t sel, uint32_t hi);
+uint32_t desc_base(uint32_t lo, uint32_t hi);
+uint32_t desc_limit(uint32_t lo, uint32_t hi);
+void seg_refresh_fast(struct cpu *c, int seg);
+void seg_validate_for_cpl(struct cpu *c, int seg);    /* null data segs not allowed at new CPL */
+
+/* Linear address of seg:off for an access of @size bytes. */
+static inline uint32_t seg_lin(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
+{
+	if (likely(c->seg_fast[seg]))
+		return c->s.seg[seg].base + off;
+	return seg_check_slow(c, seg, off, size, write);
+}
+
+static inline uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+{
+	return lin_read(c, seg_lin(c, seg, off, size, false), size, c->cpl == 3);
+}
+
+static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+{
+	lin_write(c, seg_lin(c, seg, off, size, true), size, v, c->cpl == 3);
+}
+
+/* Supervisor (system) accesses: descriptor tables, TSS, IDT. */
+static inline uint32_t sys_read(struct cpu *c, uint32_t lin, unsigned size)
+{
+	return lin_read(c, lin, size, false);
+}
+
+static inline void sys_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v)
+{
+	lin_write(c, lin, size, v, false);
+}
+
+/* decode.c */
+uint8_t fetch8_slow(struct cpu *c);
+static inline uint8_t fetch8(struct cpu *c)
+{
+	uint32_t lin = c->s.seg[CPU_SEG_CS].base + c->s.eip;
+	if (likely((lin & ~0xfffu) == c->fetch_lin && c->s.eip - c->insn_eip < 15 &&
+		   c->s.eip <= c->s.seg[CPU_SEG_CS].limit)) {
+		c->s.eip++;
+		return c->fetch_host[lin & 0xfff];
+	}
+	return fetch8_slow(c);
+}
+uint16_t fetch16(struct cpu *c);
+uint32_t fetch32(struct cpu *c);
+void decode_modrm(struct cpu *c, struct dec *d);
+
+/* Register access by operand size. */
+static inline uint32_t reg_read(struct cpu *c, unsigned r, unsigned size)
+{
+	if (size == 4) return c->s.gpr[r];
+	if (size == 2) return c->s.gpr[r] & 0xffff;
+	return r < 4 ? c->s.gpr[r] & 0xff : (c->s.gpr[r - 4] >> 8) & 0xff;
+}
+
+static inline void reg_write(struct cpu *c, unsigned r, unsigned size, uint32_t v)
+{
+	if (size == 4) c->s.gpr[r] = v;
+	else if (size == 2) c->s.gpr[r] = (c->s.gpr[r] & 0xffff0000u) | (v & 0xffff);
+	else if (r < 4) c->s.gpr[r] = (c->s.gpr[r] & 0xffffff00u) | (v & 0xff);
+	else c->s.gpr[r - 4] = (c->s.gpr[r - 4] & 0xffff00ffu) | ((v & 0xff) << 8);
+}
+
+static inline uint32_t rm_read(struct cpu *c, const struct dec *d, unsigned size)
+{
+	if (d->mod == 3) return reg_read(c, d->rm, size);
+	return mem_read(c, d->easeg, d->ea, size);
+}
+
+static inline void rm_write(struct cpu *c, const struct dec *d, unsigned size, uint32_t v)
+{
+	if (d->mod == 3) reg_write(c, d->rm, size, v);
+	else mem_write(c, d->easeg, d->ea, size, v);
+}
+
+/* Stack */
+void push(struct cpu *c, unsigned size, uint32_t v);
+uint32_t pop(struct cpu *c, unsigned size);
+uint32_t stack_read(struct cpu *c, unsigned off, unsigned size); /* at ESP+off, no pop */
+
+static inline uint32_t sp_mask(struct cpu *c)
+{
+	return c->stack32 ? 0xffffffffu : 0xffffu;
+}
+
+static inline void sp_set(struct cpu *c, uint32_t v)
+{
+	if (c->stack32) c->s.gpr[CPU_ESP] = v;
+	else c->s.gpr[CPU_ESP] = (c->s.gpr[CPU_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+
+/* exec_alu.c */
+uint32_t alu_op(struct cpu *c, unsigned op, uint32_t a, uint32_t b, unsigned size);
+uint32_t shift_op(struct cpu *c, unsigned op, uint32_t v, unsigned count, unsigned size);
+uint32_t shiftd_op(struct cpu *c, bool left, uint32_t dst, uint32_t src, unsigned count, unsigned size);
+void exec_grp3(struct cpu *c, struct dec *d, unsigned size);     /* F6/F7 */
+uint32_t imul_op(struct cpu *c, uint32_t a, uint32_t b, unsigned size);
+void exec_bcd(struct cpu *c, uint8_t op);
+void exec_bitop(struct cpu *c, struct dec *d, uint8_t op);        /* BT/BTS/BTR/BTC/BSF/BSR */
+
+/* exec_string.c */
+void exec_string(struct cpu *c, struct dec *d, uint8_t op);
+
+/* exec_control.c */
+void exec_far_jmp_call(struct cpu *c, struct dec *d, uint16_t sel, uint32_t off, bool call);
+void exec_retf(struct cpu *c, struct dec *d, uint16_t imm);
+void exec_iret(struct cpu *c, struct dec *d);
+void exec_enter(struct cpu *c, struct dec *d);
+void load_cs_raw(struct cpu *c, uint16_t sel, uint32_t lo, uint32_t hi, uint8_t cpl);
+
+/* exec_system.c */
+void exec_0f_system(struct cpu *c, struct dec *d, uint8_t op);
+void exec_io(struct cpu *c, struct dec *d, uint8_t op);
+void cpu_write_cr(struct cpu *c, int cr, uint32_t v);
+bool io_allowed(struct cpu *c, uint16_t port, unsigned size);
+
+/* exec_0f.c */
+void exec_0f(struct cpu *c, struct dec *d);
+
+/* exec_main.c */
+void jump_near(struct cpu *c, const struct dec *d, uint32_t target);
+void exec_one(struct cpu *c);
+
+/* cpuid_msr.c */
+void exec_cpuid(struct cpu *c);
+void exec_rdmsr(struct cpu *c);
+void exec_wrmsr(struct cpu *c);
+void exec_rdtsc(struct cpu *c);
+uint32_t cpu_cpuid_features(void);
+
+/* fpu.c */
+void exec_fpu(struct cpu *c, struct dec *d, uint8_t op);
+void fpu_reset(struct cpu *c);
+extern const bool fpu_implemented;
+
+#endif
