@@ -1,0 +1,808 @@
+/* havm — the iSCSI LUN: connect, the asynchronous request engine, the
+ * registration guard and the libqb loop glue. See lun.h for the contract and
+ * docs/iscsi.md for the behaviour around reconnects and reservations.
+ *
+ * Order of this file: types, open/close, request engine (issue, complete,
+ * retry), the registration guard, loop integration, accessors. */
+#define LOG_TAG HAVM_TAG_ISCSI
+#include "common/log.h"
+#include "iscsi/lun_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define PRIN_XFERLEN (8 + 8 * LUN_PR_MAX_KEYS)
+
+struct lun {
+	struct iscsi_context *ctx;
+	struct lun_url url;
+	char name[LUN_URL_MAX];
+	char initiator[256];
+	struct lun_opts opts;
+	uint64_t blocks;
+	uint32_t block_size;
+
+	struct lun_req *all;       /* every request not yet completed */
+	unsigned pending;
+	struct lun_req *held, **held_tail; /* waiting for the guard */
+
+	uint64_t key;              /* 0 = no guard */
+	bool checking, fenced, closing;
+	lun_fenced_fn fenced_fn;
+	void *fenced_priv;
+	int check_type;            /* reservation type seen by the running check */
+
+	qb_loop_t *loop;
+	qb_loop_timer_handle timer;
+	int polled_events;
+	unsigned ticks;
+	bool want_reconnect;
+	struct lun_stats stats;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                            */
+
+void lun_opts_default(struct lun_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_s = 10;
+	o->nop_interval_s = 5;
+	o->nop_max_missed = 3;
+	o->reconnect_max = -1;
+	o->retries = 5;
+}
+
+static void default_initiator(char *buf, size_t len)
+{
+	char host[128] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "iqn.2024-01.org.havm:%s", host);
+}
+
+/* libiscsi's text for a failed TCP connect is vague ("Can not reconnect
+ * right now"); one plain connect() gives the errno in words. 0 = reachable. */
+static int tcp_probe(const struct lun_url *u)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%d", u->port);
+	int g = getaddrinfo(u->host, port, &hints, &ai);
+	if (g)
+		return g == EAI_NONAME ? EHOSTUNREACH : EIO;
+	int e = EIO;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		struct timeval tv = { .tv_sec = 3 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		e = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return e;
+}
+
+/* libiscsi reports login failures as text; turn the common ones into kinds. */
+static int connect_err(struct lun *l, struct havm_err *err)
+{
+	const char *m = iscsi_get_error(l->ctx);
+	if (strstr(m, "Authentication failure") || strstr(m, "CHAP"))
+		return havm_err_set(err, HAVM_E_CONFIG, -EACCES,
+				    "lun %s: login refused: authentication failure (check the CHAP user%%password in the URL): %s",
+				    l->name, m);
+	if (strstr(m, "Target not found") || strstr(m, "Not found"))
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT,
+				    "lun %s: target %s not found on %s (or this initiator %s is not allowed): %s",
+				    l->name, l->url.target, l->url.portal, l->initiator, m);
+	if (strstr(m, "LOGICAL_UNIT_NOT_SUPPORTED") || strstr(m, "LOGICAL UNIT NOT SUPPORTED"))
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT,
+				    "lun %s: target %s has no LUN %d: %s", l->name, l->url.target, l->url.lun, m);
+	int e = tcp_probe(&l->url);
+	if (e)
+		return havm_err_set(err, HAVM_E_IO, -e, "lun %s: cannot connect to portal %s: %s", l->name,
+				    l->url.portal, strerror(e));
+	return havm_err_set(err, HAVM_E_IO, -EIO, "lun %s: connect to %s failed: %s", l->name,
+			    l->url.portal, m);
+}
+
+static int setup_context(struct lun *l, struct havm_err *err)
+{
+	static const enum iscsi_header_digest digests[] = {
+		[LUN_DIGEST_NONE_CRC32C] = ISCSI_HEADER_DIGEST_NONE_CRC32C,
+		[LUN_DIGEST_NONE] = ISCSI_HEADER_DIGEST_NONE,
+		[LUN_DIGEST_CRC32C] = ISCSI_HEADER_DIGEST_CRC32C,
+		[LUN_DIGEST_CRC32C_NONE] = ISCSI_HEADER_DIGEST_CRC32C_NONE,
+	};
+	l->ctx = iscsi_create_context(l->initiator);
+	if (!l->ctx)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "lun %s: cannot create an iSCSI context", l->name);
+	if (iscsi_set_targetname(l->ctx, l->url.target) ||
+	    iscsi_set_session_type(l->ctx, ISCSI_SESSION_NORMAL) ||
+	    iscsi_set_header_digest(l->ctx, digests[l->url.digest]))
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "lun %s: %s", l->name, iscsi_get_error(l->ctx));
+	if (l->url.user[0] &&
+	    iscsi_set_initiator_username_pwd(l->ctx, l->url.user, l->url.password))
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "lun %s: CHAP: %s", l->name, iscsi_get_error(l->ctx));
+	if (l->url.target_user[0] &&
+	    iscsi_set_target_username_pwd(l->ctx, l->url.target_user, l->url.target_password))
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "lun %s: mutual CHAP: %s", l->name,
+				    iscsi_get_error(l->ctx));
+	iscsi_set_timeout(l->ctx, l->opts.timeout_s);
+	iscsi_set_reconnect_max_retries(l->ctx, l->opts.reconnect_max);
+	/* Deliberately not iscsi_set_no_ua_on_reconnect(): the UA 29/xx after a
+	 * reconnect is what tells the guard the I_T nexus changed. */
+	return 0;
+}
+
+static int probe_disk(struct lun *l, struct havm_err *err)
+{
+	struct scsi_task *t = iscsi_inquiry_sync(l->ctx, l->url.lun, 0, 0, 64);
+	if (!t || t->status != SCSI_STATUS_GOOD) {
+		int rc = lun_status_err(t ? t->status : SCSI_STATUS_ERROR, t ? (int)t->sense.key : 0,
+					t ? t->sense.ascq : 0, "INQUIRY", iscsi_get_error(l->ctx), err);
+		if (t)
+			scsi_free_scsi_task(t);
+		havm_err_prefix(err, "lun %s", l->name);
+		return rc;
+	}
+	struct scsi_inquiry_standard *inq = scsi_datain_unmarshall(t);
+	int type = inq ? (int)inq->device_type : -1;
+	scsi_free_scsi_task(t);
+	if (type != SCSI_INQUIRY_PERIPHERAL_DEVICE_TYPE_DIRECT_ACCESS)
+		return havm_err_set(err, HAVM_E_CONFIG, -ENOTBLK,
+				    "lun %s: LUN %d is a %s, not a disk (tgt's LUN 0 is its controller; disks start at 1)",
+				    l->name, l->url.lun, type < 0 ? "device of unknown type" : scsi_devtype_to_str(type));
+
+	for (int tries = 0;; tries++) {
+		t = iscsi_readcapacity16_sync(l->ctx, l->url.lun);
+		if (t && t->status == SCSI_STATUS_CHECK_CONDITION &&
+		    t->sense.key == SCSI_SENSE_UNIT_ATTENTION && tries < 5) {
+			scsi_free_scsi_task(t);
+			continue;
+		}
+		break;
+	}
+	if (!t || t->status != SCSI_STATUS_GOOD) {
+		int rc = lun_status_err(t ? t->status : SCSI_STATUS_ERROR, t ? (int)t->sense.key : 0,
+					t ? t->sense.ascq : 0, "READ CAPACITY(16)", iscsi_get_error(l->ctx), err);
+		if (t)
+			scsi_free_scsi_task(t);
+		havm_err_prefix(err, "lun %s", l->name);
+		return rc;
+	}
+	struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(t);
+	if (!rc16 || rc16->block_length == 0 || rc16->block_length % 512) {
+		scsi_free_scsi_task(t);
+		return havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "lun %s: READ CAPACITY(16) gave block length %u",
+				    l->name, rc16 ? rc16->block_length : 0);
+	}
+	l->blocks = rc16->returned_lba + 1;
+	l->block_size = rc16->block_length;
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+int lun_open(const char *url, const struct lun_opts *o, struct lun **out, struct havm_err *err)
+{
+	*out = NULL;
+	struct lun *l = calloc(1, sizeof(*l));
+	if (!l)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "lun: out of memory");
+	l->held_tail = &l->held;
+	if (o)
+		l->opts = *o;
+	else
+		lun_opts_default(&l->opts);
+	int rc = lun_url_parse(url, &l->url, err);
+	if (rc < 0)
+		goto fail;
+	lun_url_format(&l->url, l->name, sizeof(l->name));
+	if (l->opts.initiator && *l->opts.initiator)
+		snprintf(l->initiator, sizeof(l->initiator), "%s", l->opts.initiator);
+	else
+		default_initiator(l->initiator, sizeof(l->initiator));
+	rc = setup_context(l, err);
+	if (rc < 0)
+		goto fail;
+	if (iscsi_full_connect_sync(l->ctx, l->url.portal, l->url.lun) != 0) {
+		rc = connect_err(l, err);
+		goto fail;
+	}
+	rc = probe_disk(l, err);
+	if (rc < 0)
+		goto fail;
+	hlog(LOG_INFO, "lun %s: connected as %s, %llu blocks of %u bytes", l->name, l->initiator,
+	     (unsigned long long)l->blocks, l->block_size);
+	*out = l;
+	return 0;
+fail:
+	if (l->ctx)
+		iscsi_destroy_context(l->ctx);
+	free(l);
+	return rc;
+}
+
+static void req_finish(struct lun_req *r, int rc, const struct havm_err *err);
+
+void lun_close(struct lun *l)
+{
+	if (!l)
+		return;
+	lun_detach(l);
+	l->closing = true;
+	/* Held requests were never sent: complete them here. In-flight ones are
+	 * completed with SCSI_STATUS_CANCELLED by iscsi_destroy_context. */
+	struct havm_err e;
+	while (l->held) {
+		struct lun_req *r = l->held;
+		l->held = r->next;
+		havm_err_set(&e, HAVM_E_IO, -ECANCELED, "lun %s: cancelled (LUN closed)", l->name);
+		req_finish(r, -ECANCELED, &e);
+	}
+	if (iscsi_is_logged_in(l->ctx) && !l->fenced)
+		iscsi_logout_sync(l->ctx);
+	iscsi_destroy_context(l->ctx);
+	free(l);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request engine                                                            */
+
+static const char *const op_names[] = {
+	[LUN_OP_READ] = "READ(16)", [LUN_OP_WRITE] = "WRITE(16)",
+	[LUN_OP_FLUSH] = "SYNCHRONIZE CACHE(16)", [LUN_OP_TUR] = "TEST UNIT READY",
+	[LUN_OP_PRIN] = "PERSISTENT RESERVE IN", [LUN_OP_PROUT] = "PERSISTENT RESERVE OUT",
+};
+
+static void guard_start(struct lun *l);
+static void update_events(struct lun *l);
+
+struct lun_req *lun_req_new(struct lun *l, enum lun_op op, lun_done_fn cb, void *priv)
+{
+	struct lun_req *r = calloc(1, sizeof(*r));
+	if (r) {
+		r->lun = l;
+		r->op = op;
+		r->cb = cb;
+		r->priv = priv;
+	}
+	return r;
+}
+
+static void list_remove(struct lun *l, struct lun_req *r)
+{
+	for (struct lun_req **p = &l->all; *p; p = &(*p)->all_next)
+		if (*p == r) {
+			*p = r->all_next;
+			l->pending--;
+			return;
+		}
+}
+
+static void req_finish(struct lun_req *r, int rc, const struct havm_err *err)
+{
+	struct lun *l = r->lun;
+	list_remove(l, r);
+	if (r->cb)
+		r->cb(r->priv, rc, rc < 0 ? err : NULL);
+	free(r);
+}
+
+static void req_what(const struct lun_req *r, char *buf, size_t len)
+{
+	if (r->op == LUN_OP_READ || r->op == LUN_OP_WRITE)
+		snprintf(buf, len, "lun %s: %s lba %llu+%u", r->lun->name, op_names[r->op],
+			 (unsigned long long)r->lba, r->nblocks);
+	else if (r->op == LUN_OP_PRIN || r->op == LUN_OP_PROUT)
+		snprintf(buf, len, "lun %s: %s service action %d", r->lun->name, op_names[r->op], r->sa);
+	else
+		snprintf(buf, len, "lun %s: %s", r->lun->name, op_names[r->op]);
+}
+
+static void req_done(struct iscsi_context *ctx, int status, void *data, void *priv);
+
+static int req_issue(struct lun_req *r)
+{
+	struct lun *l = r->lun;
+	struct iscsi_context *c = l->ctx;
+	int lun = l->url.lun;
+	struct scsi_task *t = NULL;
+	struct scsi_persistent_reserve_out_basic basic = {
+		.reservation_key = r->key, .service_action_reservation_key = r->sa_key,
+	};
+	r->attempts++;
+	switch (r->op) {
+	case LUN_OP_READ:
+		t = iscsi_read16_task(c, lun, r->lba, r->nblocks * l->block_size, (int)l->block_size,
+				      0, 0, 0, 0, 0, req_done, r);
+		break;
+	case LUN_OP_WRITE:
+		t = iscsi_write16_task(c, lun, r->lba, r->buf, r->nblocks * l->block_size,
+				       (int)l->block_size, 0, 0, !!(r->flags & LUN_W_FUA), 0, 0, req_done, r);
+		break;
+	case LUN_OP_FLUSH:
+		t = iscsi_synchronizecache16_task(c, lun, 0, 0, 0, 0, req_done, r);
+		break;
+	case LUN_OP_TUR:
+		t = iscsi_testunitready_task(c, lun, req_done, r);
+		break;
+	case LUN_OP_PRIN:
+		t = iscsi_persistent_reserve_in_task(c, lun, r->sa, PRIN_XFERLEN, req_done, r);
+		break;
+	case LUN_OP_PROUT:
+		t = iscsi_persistent_reserve_out_task(c, lun, r->sa, 0, r->type, &basic, req_done, r);
+		break;
+	}
+	if (!t)
+		return -ENOMEM;
+	r->task = t;
+	r->in_flight = true;
+	return 1;
+}
+
+static void hold(struct lun *l, struct lun_req *r)
+{
+	r->next = NULL;
+	*l->held_tail = r;
+	l->held_tail = &r->next;
+}
+
+int lun_submit(struct lun *l, struct lun_req *r)
+{
+	if (l->fenced && !r->internal) {
+		free(r);
+		return -EACCES;
+	}
+	r->all_next = l->all;
+	l->all = r;
+	l->pending++;
+	if (l->checking && !r->internal) {
+		hold(l, r);
+		return 1;
+	}
+	int rc = req_issue(r);
+	if (rc < 0) {
+		list_remove(l, r);
+		free(r);
+		return rc;
+	}
+	update_events(l);
+	return 1;
+}
+
+static void prin_parse(struct lun_req *r, struct scsi_task *t)
+{
+	struct lun_prin_result *o = r->prin;
+	if (!o)
+		return;
+	if (r->sa == SCSI_PERSISTENT_RESERVE_READ_KEYS) {
+		struct scsi_persistent_reserve_in_read_keys *k = scsi_datain_unmarshall(t);
+		o->num_keys = 0;
+		if (k) {
+			o->generation = k->prgeneration;
+			for (int i = 0; i < k->num_keys && i < LUN_PR_MAX_KEYS; i++)
+				o->keys[o->num_keys++] = k->keys[i];
+		}
+	} else if (r->sa == SCSI_PERSISTENT_RESERVE_READ_RESERVATION) {
+		struct scsi_persistent_reserve_in_read_reservation *rr = scsi_datain_unmarshall(t);
+		o->reserved = rr && rr->reserved;
+		o->holder_key = rr ? rr->reservation_key : 0;
+		o->type = rr ? rr->pr_type : 0;
+		o->generation = rr ? rr->prgeneration : 0;
+	}
+}
+
+static void req_done(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	(void)ctx;
+	struct lun_req *r = priv;
+	struct lun *l = r->lun;
+	struct scsi_task *t = data;
+	int key = 0, ascq = 0;
+	r->in_flight = false;
+	if (t && status == SCSI_STATUS_CHECK_CONDITION) {
+		key = t->sense.key;
+		ascq = t->sense.ascq;
+	}
+	enum lun_event ev = lun_classify(status, key, ascq);
+	if (ev == LUN_EV_GOOD) {
+		if (r->op == LUN_OP_READ && t && r->buf) {
+			size_t want = (size_t)r->nblocks * l->block_size;
+			size_t got = t->datain.size < 0 ? 0 : (size_t)t->datain.size;
+			memcpy(r->buf, t->datain.data, got < want ? got : want);
+			if (got < want)
+				memset((char *)r->buf + got, 0, want - got);
+		}
+		if (r->op == LUN_OP_PRIN && t)
+			prin_parse(r, t);
+		l->stats.reads += r->op == LUN_OP_READ;
+		l->stats.writes += r->op == LUN_OP_WRITE;
+		l->stats.flushes += r->op == LUN_OP_FLUSH;
+		if (t)
+			scsi_free_scsi_task(t);
+		req_finish(r, 0, NULL);
+		return;
+	}
+	if (t)
+		scsi_free_scsi_task(t);
+	r->task = NULL;
+	bool can_retry = !l->closing && status != SCSI_STATUS_CANCELLED && r->attempts <= l->opts.retries;
+	bool guarded = l->key && !r->internal;
+
+	if (can_retry && guarded && (ev == LUN_EV_CONFLICT || ev == LUN_EV_NEXUS_UA)) {
+		if (l->fenced)
+			goto fail;
+		hlog(LOG_WARNING, "lun %s: %s on %s: checking this node's registration (key 0x%llx)",
+		     l->name, ev == LUN_EV_CONFLICT ? "RESERVATION CONFLICT" : "UNIT ATTENTION 29/xx",
+		     op_names[r->op], (unsigned long long)l->key);
+		hold(l, r);
+		if (!l->checking)
+			guard_start(l);
+		return;
+	}
+	if (can_retry && (ev == LUN_EV_RETRY || ev == LUN_EV_PR_UA || ev == LUN_EV_TIMEOUT ||
+			  (ev == LUN_EV_NEXUS_UA && !guarded))) {
+		if (ev == LUN_EV_TIMEOUT)
+			l->want_reconnect = true; /* the tick reconnects (not from a callback) */
+		l->stats.retries++;
+		hlog(LOG_DEBUG, "lun %s: retrying %s (attempt %d)", l->name, op_names[r->op], r->attempts + 1);
+		if (l->checking && !r->internal) {
+			hold(l, r);
+			return;
+		}
+		if (req_issue(r) > 0)
+			return;
+	}
+fail:;
+	struct havm_err e;
+	char what[LUN_URL_MAX + 64];
+	req_what(r, what, sizeof(what));
+	int rc;
+	if (guarded && l->fenced && ev == LUN_EV_CONFLICT)
+		rc = havm_err_set(&e, HAVM_E_FENCED, -EACCES,
+				  "%s: this node was fenced (key 0x%llx is no longer registered)", what,
+				  (unsigned long long)l->key);
+	else
+		rc = lun_status_err(status, key, ascq, what, iscsi_get_error(l->ctx), &e);
+	req_finish(r, rc, &e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registration guard: READ KEYS -> READ RESERVATION -> REGISTER AND IGNORE  */
+/* -> PREEMPT(own, own) -> release held requests; or FENCED.                 */
+
+struct guard {
+	struct lun *l;
+	struct lun_prin_result res;
+};
+
+static void guard_keys_done(void *priv, int rc, const struct havm_err *err);
+static void guard_resv_done(void *priv, int rc, const struct havm_err *err);
+static void guard_reg_done(void *priv, int rc, const struct havm_err *err);
+static void guard_preempt_done(void *priv, int rc, const struct havm_err *err);
+
+static void release_held(struct lun *l, int rc, const struct havm_err *err)
+{
+	struct lun_req *list = l->held;
+	l->held = NULL;
+	l->held_tail = &l->held;
+	l->checking = false;
+	while (list) {
+		struct lun_req *r = list;
+		list = r->next;
+		if (rc < 0) {
+			req_finish(r, rc, err);
+			continue;
+		}
+		if (req_issue(r) < 0) {
+			struct havm_err e;
+			havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: cannot re-issue a command", l->name);
+			req_finish(r, -ENOMEM, &e);
+		}
+	}
+	update_events(l);
+}
+
+static int guard_step(struct guard *g, enum lun_op op, int sa, int type, uint64_t sa_key, lun_done_fn fn)
+{
+	struct lun_req *r = lun_req_new(g->l, op, fn, g);
+	if (!r)
+		return -ENOMEM;
+	r->internal = true;
+	r->sa = sa;
+	r->type = type;
+	r->key = g->l->key;
+	r->sa_key = sa_key;
+	r->prin = &g->res;
+	return lun_submit(g->l, r);
+}
+
+static void guard_fail(struct guard *g, int rc, const struct havm_err *err)
+{
+	struct lun *l = g->l;
+	free(g);
+	hlog(LOG_ERR, "%s", err ? err->msg : "registration check failed");
+	release_held(l, rc, err);
+}
+
+static void guard_start(struct lun *l)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	struct havm_err e;
+	l->checking = true;
+	l->stats.checks++;
+	if (!g || guard_step(g, LUN_OP_PRIN, SCSI_PERSISTENT_RESERVE_READ_KEYS, 0, 0, guard_keys_done) < 0) {
+		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: cannot start the registration check", l->name);
+		if (g)
+			guard_fail(g, -ENOMEM, &e);
+		else
+			release_held(l, -ENOMEM, &e);
+	}
+}
+
+static void guard_keys_done(void *priv, int rc, const struct havm_err *err)
+{
+	struct guard *g = priv;
+	struct lun *l = g->l;
+	if (rc < 0)
+		return guard_fail(g, rc, err);
+	bool present = false;
+	for (int i = 0; i < g->res.num_keys; i++)
+		present |= g->res.keys[i] == l->key;
+	if (!present) {
+		/* Fenced: no write may follow, and the key is not re-registered. */
+		l->fenced = true;
+		hlog(LOG_NOTICE, "lun %s: key 0x%llx is no longer registered: this node was fenced",
+		     l->name, (unsigned long long)l->key);
+		if (l->fenced_fn)
+			l->fenced_fn(l->fenced_priv, l);
+		struct havm_err e;
+		havm_err_set(&e, HAVM_E_FENCED, -EACCES,
+			     "lun %s: this node was fenced (key 0x%llx is no longer registered)", l->name,
+			     (unsigned long long)l->key);
+		free(g);
+		release_held(l, -EACCES, &e);
+		return;
+	}
+	if (guard_step(g, LUN_OP_PRIN, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 0, 0, guard_resv_done) < 0) {
+		struct havm_err e;
+		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", l->name);
+		guard_fail(g, -ENOMEM, &e);
+	}
+}
+
+static void guard_resv_done(void *priv, int rc, const struct havm_err *err)
+{
+	struct guard *g = priv;
+	if (rc < 0)
+		return guard_fail(g, rc, err);
+	g->l->check_type = g->res.reserved ? g->res.type : SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY;
+	if (guard_step(g, LUN_OP_PROUT, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY, 0,
+		       g->l->key, guard_reg_done) < 0) {
+		struct havm_err e;
+		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
+		guard_fail(g, -ENOMEM, &e);
+	}
+}
+
+static void guard_reg_done(void *priv, int rc, const struct havm_err *err)
+{
+	struct guard *g = priv;
+	if (rc < 0)
+		return guard_fail(g, rc, err);
+	g->l->stats.reregistered++;
+	/* PREEMPT with the own key as both keys removes the registrations of
+	 * our former (dead) I_T nexuses and, if one of them held the
+	 * reservation, moves it here. SA keys: reservation key = service
+	 * action key = own key (reference §0.3, fence_scsi register_dev). */
+	struct lun_req *r = lun_req_new(g->l, LUN_OP_PROUT, guard_preempt_done, g);
+	if (!r) {
+		struct havm_err e;
+		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
+		return guard_fail(g, -ENOMEM, &e);
+	}
+	r->internal = true;
+	r->sa = SCSI_PERSISTENT_RESERVE_PREEMPT;
+	r->type = g->l->check_type;
+	r->key = r->sa_key = g->l->key;
+	if (lun_submit(g->l, r) < 0) {
+		struct havm_err e;
+		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
+		guard_fail(g, -ENOMEM, &e);
+	}
+}
+
+static void guard_preempt_done(void *priv, int rc, const struct havm_err *err)
+{
+	struct guard *g = priv;
+	struct lun *l = g->l;
+	if (rc < 0) /* registered anyway: writes will work; stale twins stay */
+		hlog(LOG_WARNING, "%s (continuing: this nexus is registered)", err->msg);
+	hlog(LOG_NOTICE, "lun %s: re-registered this I_T nexus with key 0x%llx", l->name,
+	     (unsigned long long)l->key);
+	free(g);
+	release_held(l, 0, NULL);
+}
+
+void lun_set_key(struct lun *l, uint64_t key) { l->key = key; }
+uint64_t lun_key(const struct lun *l) { return l->key; }
+bool lun_is_fenced(const struct lun *l) { return l->fenced; }
+
+void lun_set_fenced_fn(struct lun *l, lun_fenced_fn fn, void *priv)
+{
+	l->fenced_fn = fn;
+	l->fenced_priv = priv;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public async I/O                                                          */
+
+static int io_check(struct lun *l, uint64_t lba, uint32_t nblocks)
+{
+	if (l->fenced)
+		return -EACCES;
+	if (nblocks == 0 || lba > l->blocks || nblocks > l->blocks - lba)
+		return -ERANGE;
+	if ((uint64_t)nblocks * l->block_size > 16u << 20)
+		return -E2BIG;
+	return 0;
+}
+
+int lun_read_async(struct lun *l, uint64_t lba, uint32_t nblocks, void *buf, lun_done_fn cb, void *priv)
+{
+	int rc = io_check(l, lba, nblocks);
+	if (rc < 0)
+		return rc;
+	struct lun_req *r = lun_req_new(l, LUN_OP_READ, cb, priv);
+	if (!r)
+		return -ENOMEM;
+	r->lba = lba;
+	r->nblocks = nblocks;
+	r->buf = buf;
+	return lun_submit(l, r);
+}
+
+int lun_write_async(struct lun *l, uint64_t lba, uint32_t nblocks, const void *buf, unsigned flags,
+		    lun_done_fn cb, void *priv)
+{
+	int rc = io_check(l, lba, nblocks);
+	if (rc < 0)
+		return rc;
+	struct lun_req *r = lun_req_new(l, LUN_OP_WRITE, cb, priv);
+	if (!r)
+		return -ENOMEM;
+	r->lba = lba;
+	r->nblocks = nblocks;
+	r->buf = (void *)buf; /* libiscsi takes unsigned char *; it does not write it */
+	r->flags = flags;
+	return lun_submit(l, r);
+}
+
+int lun_flush_async(struct lun *l, lun_done_fn cb, void *priv)
+{
+	if (l->fenced)
+		return -EACCES;
+	struct lun_req *r = lun_req_new(l, LUN_OP_FLUSH, cb, priv);
+	if (!r)
+		return -ENOMEM;
+	return lun_submit(l, r);
+}
+
+unsigned lun_pending(const struct lun *l) { return l->pending; }
+
+/* ------------------------------------------------------------------------ */
+/* Event loop                                                                */
+
+int lun_fd(const struct lun *l) { return iscsi_get_fd(l->ctx); }
+int lun_events(const struct lun *l) { return iscsi_which_events(l->ctx); }
+
+int lun_service(struct lun *l, int revents)
+{
+	int rc = iscsi_service(l->ctx, revents);
+	if (rc < 0)
+		hlog(LOG_WARNING, "lun %s: %s", l->name, iscsi_get_error(l->ctx));
+	update_events(l);
+	return rc < 0 ? -EIO : 0;
+}
+
+int lun_reconnect(struct lun *l)
+{
+	l->stats.reconnects++;
+	hlog(LOG_WARNING, "lun %s: reconnecting", l->name);
+	int rc = iscsi_reconnect(l->ctx);
+	update_events(l);
+	return rc < 0 ? -EIO : 0;
+}
+
+void lun_tick(struct lun *l)
+{
+	l->ticks++;
+	iscsi_service(l->ctx, 0); /* scans command timeouts */
+	if (l->want_reconnect) {
+		l->want_reconnect = false;
+		lun_reconnect(l);
+		return;
+	}
+	if (l->loop && l->opts.nop_interval_s > 0 && l->ticks % (unsigned)l->opts.nop_interval_s == 0 &&
+	    iscsi_is_logged_in(l->ctx)) {
+		if (iscsi_get_nops_in_flight(l->ctx) >= l->opts.nop_max_missed) {
+			hlog(LOG_WARNING, "lun %s: %d NOP-Outs unanswered", l->name,
+			     iscsi_get_nops_in_flight(l->ctx));
+			lun_reconnect(l);
+			return;
+		}
+		if (iscsi_nop_out_async(l->ctx, NULL, NULL, 0, NULL) == 0)
+			l->stats.nops_sent++;
+	}
+	update_events(l);
+}
+
+static int32_t loop_dispatch(int32_t fd, int32_t revents, void *data)
+{
+	(void)fd;
+	struct lun *l = data;
+	lun_service(l, revents);
+	return 0;
+}
+
+static void loop_timer(void *data)
+{
+	struct lun *l = data;
+	lun_tick(l);
+	if (l->loop)
+		qb_loop_timer_add(l->loop, QB_LOOP_MED, 1000ULL * 1000 * 1000, l, loop_timer, &l->timer);
+}
+
+static void update_events(struct lun *l)
+{
+	if (!l->loop)
+		return;
+	int ev = iscsi_which_events(l->ctx);
+	if (ev != l->polled_events) {
+		qb_loop_poll_mod(l->loop, QB_LOOP_MED, iscsi_get_fd(l->ctx), ev, l, loop_dispatch);
+		l->polled_events = ev;
+	}
+}
+
+int lun_attach(struct lun *l, qb_loop_t *loop)
+{
+	if (l->loop)
+		return -EBUSY;
+	l->polled_events = iscsi_which_events(l->ctx);
+	int rc = qb_loop_poll_add(loop, QB_LOOP_MED, iscsi_get_fd(l->ctx), l->polled_events, l, loop_dispatch);
+	if (rc < 0)
+		return rc;
+	rc = qb_loop_timer_add(loop, QB_LOOP_MED, 1000ULL * 1000 * 1000, l, loop_timer, &l->timer);
+	if (rc < 0) {
+		qb_loop_poll_del(loop, iscsi_get_fd(l->ctx));
+		return rc;
+	}
+	l->loop = loop;
+	return 0;
+}
+
+void lun_detach(struct lun *l)
+{
+	if (!l->loop)
+		return;
+	qb_loop_timer_del(l->loop, l->timer);
+	qb_loop_poll_del(l->loop, iscsi_get_fd(l->ctx));
+	l->loop = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accessors                                                                 */
+
+uint64_t lun_blocks(const struct lun *l) { return l->blocks; }
+uint32_t lun_block_size(const struct lun *l) { return l->block_size; }
+const char *lun_name(const struct lun *l) { return l->name; }
+const char *lun_initiator(const struct lun *l) { return l->initiator; }
+void lun_get_stats(const struct lun *l, struct lun_stats *out) { *out = l->stats; }

@@ -1,0 +1,83 @@
+/* havm — iscsi/ internals shared by lun.c, lun_sync.c, sense.c and pr.c.
+ * Never included from another module. */
+#ifndef HAVM_ISCSI_LUN_INT_H
+#define HAVM_ISCSI_LUN_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "iscsi/lun.h"
+
+/* ---- status classification (sense.c) ---------------------------------- */
+
+/* What the request engine does with a completed command. */
+enum lun_event {
+	LUN_EV_GOOD = 0,
+	LUN_EV_FAIL,        /* final failure: report it */
+	LUN_EV_RETRY,       /* BUSY, TASK SET FULL, NOT READY/becoming ready, other UA */
+	LUN_EV_TIMEOUT,     /* local timeout: reconnect, then retry */
+	LUN_EV_NEXUS_UA,    /* UA 29/xx: reset or I_T nexus loss (a reconnect) */
+	LUN_EV_PR_UA,       /* UA 2A/xx: reservations/registrations changed */
+	LUN_EV_CONFLICT,    /* RESERVATION CONFLICT */
+};
+
+enum lun_event lun_classify(int status, int sense_key, int ascq);
+
+/* Fills @err for a failed command: "<what>: <status in words>" with the sense
+ * decoded ("CHECK CONDITION ILLEGAL_REQUEST/LBA_OUT_OF_RANGE (key 0x5, asc/ascq
+ * 0x2100)"), and returns the matching -errno. @transport_msg is libiscsi's
+ * error text for SCSI_STATUS_ERROR (may be NULL). */
+int lun_status_err(int status, int sense_key, int ascq, const char *what,
+		   const char *transport_msg, struct havm_err *err);
+
+/* ---- request engine (lun.c) -------------------------------------------- */
+
+enum lun_op { LUN_OP_READ, LUN_OP_WRITE, LUN_OP_FLUSH, LUN_OP_TUR, LUN_OP_PRIN, LUN_OP_PROUT };
+
+#define LUN_PR_MAX_KEYS 64
+
+struct lun_prin_result {
+	int num_keys;                    /* READ KEYS */
+	uint64_t keys[LUN_PR_MAX_KEYS];
+	uint32_t generation;
+	bool reserved;                   /* READ RESERVATION */
+	uint64_t holder_key;
+	int type;
+};
+
+struct lun_req {
+	struct lun *lun;
+	enum lun_op op;
+	uint64_t lba;
+	uint32_t nblocks;
+	void *buf;
+	unsigned flags;
+	int sa, type;                    /* PR service action, reservation type */
+	uint64_t key, sa_key;
+	struct lun_prin_result *prin;    /* PR IN output (caller-owned) */
+	lun_done_fn cb;
+	void *priv;
+	int attempts;
+	bool internal;                   /* the guard's own PR commands: no guard */
+	bool in_flight;
+	struct scsi_task *task;
+	struct lun_req *next;            /* in the held or all-requests list */
+	struct lun_req *all_next;
+};
+
+/* Submits a request built by the caller (PR commands from pr.c). Takes
+ * ownership of @r (freed after its callback). Returns 1 or -errno. */
+int lun_submit(struct lun *l, struct lun_req *r) HAVM_MUST_CHECK;
+
+/* Builds a zeroed request for @op (NULL on ENOMEM). */
+struct lun_req *lun_req_new(struct lun *l, enum lun_op op, lun_done_fn cb, void *priv);
+
+/* ---- sync driving (lun_sync.c) ------------------------------------------ */
+
+/* Runs the loop on the LUN until *@done is set or @timeout_ms passes
+ * (0 = no limit). Returns 0 or -ETIMEDOUT. */
+int lun_sync_wait(struct lun *l, const bool *done, int timeout_ms);
+
+#endif

@@ -1,0 +1,289 @@
+/* lun_probe — a diagnostic tool over iscsi/lun.h and iscsi/pr.h, used by the
+ * integration tests (tests/integration/test_iscsi_*.sh) and by admins to poke
+ * at a LUN. Blocking calls, except `writeloop`, which runs the real
+ * asynchronous path inside a qb_loop (NOP keep-alive, reconnect, guard).
+ *
+ *   lun_probe [-i IQN] [-k KEY] [-t TIMEOUT] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...
+ * Commands joined by "+" run in order on one session (one I_T nexus), which
+ * is what PR registrations are tied to; the first failure stops the run.
+ *     info | read LBA N | write LBA N BYTE [fua] | flush
+ *     keys | reservation | register KEY | unregister | reserve KEY [TYPE]
+ *     release KEY [TYPE] | clear KEY | preempt OWN VICTIM [abort] | check KEY
+ *     writeloop FIRST_LBA COUNT INTERVAL_MS   (with -k: guard on, registers first)
+ * Exit status: 0, or the havm_err kind's exit code (docs/conventions.md). */
+#define LOG_TAG HAVM_TAG_ISCSI
+#include "common/log.h"
+#include "iscsi/lun.h"
+#include "iscsi/lun_sync.h"
+#include "iscsi/pr.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const struct havm_err *e)
+{
+	fprintf(stderr, "lun_probe: %s: %s\n", havm_err_kind_name(e->kind), e->msg);
+	return havm_err_exit_code(e->kind);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: lun_probe [-i IQN] [-k KEY] [-t TIMEOUT] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...\n");
+	return 2;
+}
+
+static uint64_t num(const char *s)
+{
+	return strtoull(s, NULL, 0);
+}
+
+static int key_arg(const char *s, uint64_t *k, struct havm_err *e)
+{
+	return pr_key_parse(s, k, e);
+}
+
+/* ---- writeloop: sequential FUA writes through the async path ------------- */
+
+struct wl {
+	struct lun *l;
+	qb_loop_t *loop;
+	uint64_t first, count, next;
+	unsigned interval_ms;
+	uint8_t *buf;
+	int rc;
+	struct havm_err err;
+	qb_loop_timer_handle timer;
+};
+
+static void wl_submit(void *data);
+
+static void wl_fill(struct wl *w, uint64_t seq)
+{
+	uint32_t bs = lun_block_size(w->l);
+	for (uint32_t off = 0; off + 32 <= bs; off += 32)
+		snprintf((char *)w->buf + off, 32, "havm seq %020llu\n", (unsigned long long)seq);
+}
+
+static void wl_done(void *priv, int rc, const struct havm_err *err)
+{
+	struct wl *w = priv;
+	if (rc < 0) {
+		w->rc = rc;
+		w->err = *err;
+		printf("fail %llu %s\n", (unsigned long long)w->next, havm_err_kind_name(err->kind));
+		fflush(stdout);
+		qb_loop_stop(w->loop);
+		return;
+	}
+	printf("ack %llu\n", (unsigned long long)w->next);
+	fflush(stdout);
+	if (++w->next == w->count) {
+		qb_loop_stop(w->loop);
+		return;
+	}
+	qb_loop_timer_add(w->loop, QB_LOOP_MED, (uint64_t)w->interval_ms * 1000000ULL, w, wl_submit, &w->timer);
+}
+
+static void wl_submit(void *data)
+{
+	struct wl *w = data;
+	wl_fill(w, w->next);
+	int rc = lun_write_async(w->l, w->first + w->next, 1, w->buf, LUN_W_FUA, wl_done, w);
+	if (rc < 0) {
+		w->rc = rc;
+		havm_err_set(&w->err, lun_is_fenced(w->l) ? HAVM_E_FENCED : HAVM_E_IO, rc,
+			     "lun %s: write refused: %s", lun_name(w->l), strerror(-rc));
+		qb_loop_stop(w->loop);
+	}
+}
+
+static void wl_fenced(void *priv, struct lun *l)
+{
+	(void)priv;
+	printf("fenced %s\n", lun_name(l));
+	fflush(stdout);
+}
+
+static int writeloop(struct lun *l, uint64_t key, int argc, char **argv, struct havm_err *e)
+{
+	if (argc < 3)
+		return usage();
+	struct wl w = { .l = l, .first = num(argv[0]), .count = num(argv[1]),
+			.interval_ms = (unsigned)num(argv[2]) };
+	if (key) {
+		/* Initial registration is explicit (unfencing did it for the node);
+		 * the guard only ever re-registers a key that is still present. */
+		if (pr_register_ignore(l, key, e) < 0)
+			return fail(e);
+		lun_set_key(l, key);
+		lun_set_fenced_fn(l, wl_fenced, &w);
+	}
+	w.buf = calloc(1, lun_block_size(l));
+	w.loop = qb_loop_create();
+	if (!w.buf || !w.loop || lun_attach(l, w.loop) < 0) {
+		fprintf(stderr, "lun_probe: cannot set up the loop\n");
+		return 1;
+	}
+	wl_submit(&w);
+	if (w.rc == 0)
+		qb_loop_run(w.loop);
+	lun_detach(l);
+	struct lun_stats st;
+	lun_get_stats(l, &st);
+	printf("stats writes=%llu retries=%llu checks=%llu reregistered=%llu reconnects=%llu\n",
+	       (unsigned long long)st.writes, (unsigned long long)st.retries, (unsigned long long)st.checks,
+	       (unsigned long long)st.reregistered, (unsigned long long)st.reconnects);
+	qb_loop_destroy(w.loop);
+	free(w.buf);
+	if (w.rc < 0)
+		return fail(&w.err);
+	return 0;
+}
+
+/* ---- blocking commands ----------------------------------------------------- */
+
+static int run_cmd(struct lun *l, const char *cmd, uint64_t key, int argc, char **argv)
+{
+	struct havm_err e;
+	havm_err_clear(&e);
+	uint64_t k1, k2;
+	char kb[32];
+	if (strcmp(cmd, "info") == 0) {
+		printf("blocks=%llu block_size=%u initiator=%s\n", (unsigned long long)lun_blocks(l),
+		       lun_block_size(l), lun_initiator(l));
+		return 0;
+	}
+	if (strcmp(cmd, "read") == 0 || strcmp(cmd, "write") == 0) {
+		if (argc < (cmd[0] == 'w' ? 3 : 2))
+			return usage();
+		uint64_t lba = num(argv[0]);
+		uint32_t n = (uint32_t)num(argv[1]);
+		size_t len = (size_t)n * lun_block_size(l);
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			return 1;
+		int rc;
+		if (cmd[0] == 'w') {
+			memset(buf, (int)num(argv[2]), len);
+			if (key)
+				lun_set_key(l, key);
+			bool fua = argc > 3 && strcmp(argv[3], "fua") == 0;
+			rc = lun_write_sync(l, lba, n, buf, fua ? LUN_W_FUA : 0, &e);
+		} else {
+			rc = lun_read_sync(l, lba, n, buf, &e);
+			if (rc == 0) {
+				size_t same = 1;
+				while (same < len && buf[same] == buf[0])
+					same++;
+				if (same == len)
+					printf("uniform 0x%02x\n", buf[0]);
+				else
+					printf("mixed first=0x%02x\n", buf[0]);
+			}
+		}
+		free(buf);
+		return rc < 0 ? fail(&e) : 0;
+	}
+	if (strcmp(cmd, "flush") == 0)
+		return lun_flush_sync(l, &e) < 0 ? fail(&e) : 0;
+	if (strcmp(cmd, "keys") == 0) {
+		struct pr_keys ks;
+		if (pr_read_keys(l, &ks, &e) < 0)
+			return fail(&e);
+		for (int i = 0; i < ks.count; i++) {
+			pr_key_format(ks.keys[i], kb, sizeof(kb));
+			printf("%s\n", kb);
+		}
+		return 0;
+	}
+	if (strcmp(cmd, "reservation") == 0) {
+		struct pr_reservation r;
+		if (pr_read_reservation(l, &r, &e) < 0)
+			return fail(&e);
+		pr_key_format(r.key, kb, sizeof(kb));
+		if (r.reserved)
+			printf("%s %s\n", kb, pr_type_name(r.type));
+		else
+			printf("none\n");
+		return 0;
+	}
+	if (strcmp(cmd, "unregister") == 0)
+		return pr_register_ignore(l, 0, &e) < 0 ? fail(&e) : 0;
+	if (argc < 1)
+		return usage();
+	if (key_arg(argv[0], &k1, &e) < 0)
+		return fail(&e);
+	enum pr_type type = argc > 1 && strcmp(cmd, "preempt") != 0 ? (enum pr_type)num(argv[1]) : PR_TYPE_WERO;
+	int rc;
+	if (strcmp(cmd, "register") == 0)
+		rc = pr_register_ignore(l, k1, &e);
+	else if (strcmp(cmd, "reserve") == 0)
+		rc = pr_reserve(l, k1, type, &e);
+	else if (strcmp(cmd, "release") == 0)
+		rc = pr_release(l, k1, type, &e);
+	else if (strcmp(cmd, "clear") == 0)
+		rc = pr_clear(l, k1, &e);
+	else if (strcmp(cmd, "check") == 0) {
+		rc = pr_check_registration(l, k1, &e);
+		if (rc == 0)
+			printf("registered\n");
+	} else if (strcmp(cmd, "preempt") == 0) {
+		if (argc < 2)
+			return usage();
+		if (key_arg(argv[1], &k2, &e) < 0)
+			return fail(&e);
+		bool aborted;
+		rc = pr_preempt(l, k1, k2, PR_TYPE_WERO, argc > 2 && strcmp(argv[2], "abort") == 0, &aborted, &e);
+		if (rc == 0)
+			printf("%s\n", aborted ? "preempt-and-abort" : "preempt");
+	} else
+		return usage();
+	return rc < 0 ? fail(&e) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct lun_opts o;
+	lun_opts_default(&o);
+	uint64_t key = 0;
+	struct havm_err e;
+	static const struct option lo[] = {
+		{ "initiator", required_argument, NULL, 'i' }, { "key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+i:k:t:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.initiator = optarg; break;
+		case 'k':
+			if (pr_key_parse(optarg, &key, &e) < 0)
+				return fail(&e);
+			break;
+		case 't': o.timeout_s = atoi(optarg); break;
+		default: return usage();
+		}
+	}
+	if (argc - optind < 2)
+		return usage();
+	havm_log_init("lun_probe", HAVM_LOG_STDERR, LOG_WARNING);
+	const char *url = argv[optind];
+	struct lun *l;
+	if (lun_open(url, &o, &l, &e) < 0)
+		return fail(&e);
+	int rc = 0;
+	for (int i = optind + 1; i < argc && rc == 0;) {
+		int j = i;
+		while (j < argc && strcmp(argv[j], "+") != 0)
+			j++;
+		const char *cmd = argv[i];
+		rc = strcmp(cmd, "writeloop") == 0 ? writeloop(l, key, j - i - 1, argv + i + 1, &e)
+						   : run_cmd(l, cmd, key, j - i - 1, argv + i + 1);
+		i = j + 1;
+	}
+	lun_close(l);
+	havm_log_fini();
+	return rc;
+}
