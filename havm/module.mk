@@ -1,4 +1,13 @@
-# havm/ — lifecycle library and the `havm` CLI.
+# havm/ — the lifecycle library (liblifecycle: runtime directory and lock,
+# quorum gate, Open..Terminate) and the `havm` CLI over it.
+LIBRARIES += lifecycle
+lifecycle_SRCS := havm/runtime.c
+lifecycle_LDLIBS :=
+
 PROGRAMS += havm
 havm_SRCS := havm/main.c havm/cli_vhd.c
-havm_LIBS := common
+havm_LIBS := lifecycle common
+
+UNIT_TESTS += test_runtime
+test_runtime_SRCS := tests/unit/havm/test_runtime.c
+test_runtime_LIBS := lifecycle common
