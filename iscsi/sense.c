@@ -86,9 +86,18 @@ int lun_status_err(int status, int key, int ascq, const char *what,
 	case SCSI_STATUS_CHECK_CONDITION: {
 		enum havm_err_kind kind;
 		int code = sense_errno(key, ascq, &kind);
+		/* libiscsi 1.19 names only some keys and ASC/ASCQs (NULL otherwise) */
+		static const char *const keys[16] = {
+			"NO_SENSE", "RECOVERED_ERROR", "NOT_READY", "MEDIUM_ERROR", "HARDWARE_ERROR",
+			"ILLEGAL_REQUEST", "UNIT_ATTENTION", "DATA_PROTECTION", "BLANK_CHECK",
+			"VENDOR_SPECIFIC", "COPY_ABORTED", "ABORTED_COMMAND", "OBSOLETE", "VOLUME_OVERFLOW",
+			"MISCOMPARE", "RESERVED",
+		};
+		const char *ks = scsi_sense_key_str(key);
+		const char *as = scsi_sense_ascq_str(ascq);
 		return havm_err_set(err, kind, code,
 				    "%s: CHECK CONDITION %s/%s (key 0x%x, asc/ascq 0x%04x)", what,
-				    scsi_sense_key_str(key), scsi_sense_ascq_str(ascq), key, ascq & 0xffff);
+				    ks ? ks : keys[key & 15], as ? as : "unlisted ASC/ASCQ", key, ascq & 0xffff);
 	}
 	case SCSI_STATUS_RESERVATION_CONFLICT:
 		return havm_err_set(err, HAVM_E_BUSY, -EACCES,
