@@ -188,16 +188,10 @@ static int load_pass(struct vsv_reader *r, struct vsv_rsec *s, uint32_t crc, str
 		.nruns = nruns,
 	};
 	uint64_t table = VSV_PASS_HDR_SIZE + (uint64_t)nruns * VSV_RUN_SIZE, data_off = p.data_abs - payload;
-	if (memcmp(h, VSV_PASS_MAGIC, 4) != 0 || vsv_rd32(h + VSV_PASS_NUMBER) != r->npasses ||
-	    vsv_rd32(h + VSV_PASS_PAGE) != VSV_PAGE_SIZE || vsv_rd64(h + VSV_PASS_RAM) != r->desc.ram_size ||
-	    (flags & ~VSV_PASS_FULL) || (r->npasses == 0 && !(flags & VSV_PASS_FULL)) || table > in->length ||
-	    data_off < table || data_off > in->length || p.data_len != in->length - data_off ||
-	    p.data_abs % VSV_RAM_ALIGN)
-		return BAD("%s: RAM pass header at offset %" PRIu64 " is inconsistent (pass %" PRIu32 " of %zu, "
-			   "page size %" PRIu32 ", RAM %" PRIu64 ", flags 0x%" PRIx32 ", %" PRIu32 " runs, data at +%"
-			   PRIu64 " for %" PRIu64 " bytes, section %" PRIu64 " bytes)", r->label, payload,
-			   vsv_rd32(h + VSV_PASS_NUMBER), r->npasses, vsv_rd32(h + VSV_PASS_PAGE),
-			   vsv_rd64(h + VSV_PASS_RAM), flags, nruns, data_off, p.data_len, in->length);
+	if (table > in->length)
+		return BAD("%s: RAM pass header at offset %" PRIu64 ": %" PRIu32 " runs do not fit in the section's %"
+			   PRIu64 " bytes", r->label, payload, nruns, in->length);
+	/* checksum first, so corruption is reported as such, then structure */
 	size_t tlen = (size_t)nruns * VSV_RUN_SIZE;
 	uint8_t *t = malloc(tlen ? tlen : 1);
 	struct vsv_pass *np = realloc(r->passes, (r->npasses + 1) * sizeof(*np));
@@ -219,6 +213,16 @@ static int load_pass(struct vsv_reader *r, struct vsv_rsec *s, uint32_t crc, str
 		p.runs[i].flags = vsv_rd32(t + i * VSV_RUN_SIZE + 12);
 	}
 	free(t);
+	if (rc == 0 && (memcmp(h, VSV_PASS_MAGIC, 4) != 0 || vsv_rd32(h + VSV_PASS_NUMBER) != r->npasses ||
+	    vsv_rd32(h + VSV_PASS_PAGE) != VSV_PAGE_SIZE || vsv_rd64(h + VSV_PASS_RAM) != r->desc.ram_size ||
+	    (flags & ~VSV_PASS_FULL) || (r->npasses == 0 && !(flags & VSV_PASS_FULL)) ||
+	    data_off < table || data_off > in->length || p.data_len != in->length - data_off ||
+	    p.data_abs % VSV_RAM_ALIGN))
+		rc = BAD("%s: RAM pass header at offset %" PRIu64 " is inconsistent (pass %" PRIu32 " of %zu, "
+			 "page size %" PRIu32 ", RAM %" PRIu64 ", flags 0x%" PRIx32 ", %" PRIu32 " runs, data at +%"
+			 PRIu64 " for %" PRIu64 " bytes, section %" PRIu64 " bytes)", r->label, payload,
+			 vsv_rd32(h + VSV_PASS_NUMBER), r->npasses, vsv_rd32(h + VSV_PASS_PAGE),
+			 vsv_rd64(h + VSV_PASS_RAM), flags, nruns, data_off, p.data_len, in->length);
 	if (rc == 0)
 		rc = check_runs(r, &p, flags & VSV_PASS_FULL, vsv_rd64(h + VSV_PASS_PAGES), payload,
 				&in->data_pages, &in->zero_pages, err);
