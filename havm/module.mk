@@ -1,8 +1,8 @@
 # havm/ — the lifecycle library (liblifecycle: runtime directory and lock,
 # quorum gate, Open..Terminate) and the `havm` CLI over it.
 LIBRARIES += lifecycle
-lifecycle_SRCS := havm/runtime.c
-lifecycle_LDLIBS :=
+lifecycle_SRCS := havm/runtime.c havm/quorum.c
+lifecycle_LDLIBS := -lquorum -lcmap -lqb
 
 PROGRAMS += havm
 havm_SRCS := havm/main.c havm/cli_vhd.c
@@ -11,3 +11,7 @@ havm_LIBS := lifecycle common
 UNIT_TESTS += test_runtime
 test_runtime_SRCS := tests/unit/havm/test_runtime.c
 test_runtime_LIBS := lifecycle common
+
+UNIT_TESTS += test_quorum
+test_quorum_SRCS := tests/unit/havm/test_quorum.c
+test_quorum_LIBS := lifecycle common
