@@ -6,3 +6,8 @@ vmcore_disk_SRCS := vmcore/disk/blk.c vmcore/disk/file.c vmcore/disk/mem.c vmcor
 	vmcore/disk/vhd_bat.c vmcore/disk/vhd_open.c vmcore/disk/vhd_locator.c \
 	vmcore/disk/vhd_io.c vmcore/disk/vhd_create.c vmcore/disk/vhd_check.c
 vmcore_disk_LDLIBS :=
+
+# A test driver for the integration and crash scripts (not installed).
+PROGRAMS += vhd_testtool
+vhd_testtool_SRCS := tests/crash/vhd_testtool.c
+vhd_testtool_LIBS := vmcore_disk common
