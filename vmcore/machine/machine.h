@@ -1,0 +1,88 @@
+/* vmcore/machine — the machine: RAM, the I/O bus, the virtual clock, the
+ * CPU and the devices of a board.
+ *
+ * Locking: `lock` is the device lock. The vCPU thread takes it around every
+ * port/MMIO access and timer run; the event-loop thread takes it before
+ * touching a device (chardev input). Device handlers therefore run
+ * single-threaded and never take it themselves. */
+#ifndef HAVM_VMCORE_MACHINE_MACHINE_H
+#define HAVM_VMCORE_MACHINE_MACHINE_H
+
+#include <pthread.h>
+#include <qb/qbloop.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "vmcore/cpu/cpu.h"
+#include "vmcore/machine/io.h"
+#include "vmcore/machine/irq.h"
+#include "vmcore/machine/vclock.h"
+#include "vmcore/dev/dev.h"
+
+struct dev_ops;
+struct pic;
+
+#define MACHINE_MAX_DEVS 24
+
+struct machine_dev {
+	const struct dev_ops *ops;
+	const void *params;   /* device-specific, borrowed from the board */
+	void *dev;            /* the instance, NULL until realized */
+};
+
+/* Requests from devices to the vCPU loop (bits of machine.requests). */
+enum machine_request {
+	MACHINE_REQ_RESET = 1u << 0,    /* i8042 0xFE, port 0x92 bit 0 */
+};
+
+struct machine_counters {
+	uint64_t irq_acks, spurious_irqs;
+	uint64_t idle_skips, idle_ns;
+};
+
+struct machine {
+	pthread_mutex_t lock;
+	struct io_bus io;
+	struct vclock clock;
+	uint8_t *ram;
+	uint32_t ram_size;
+	const struct cpu_ops *cpu_ops;
+	struct cpu *cpu;
+	struct cpu_bus bus;
+	struct pic *pic;                   /* set by the PIC's realize */
+	struct machine_dev devs[MACHINE_MAX_DEVS];
+	unsigned ndevs, nrealized;
+	atomic_uint requests;
+	struct machine_counters count;
+	qb_loop_t *loop;                   /* event loop for chardev input; may be NULL */
+	void (*wake)(void *opaque);        /* wakes an idle vCPU loop; may be NULL */
+	void *wake_opaque;
+	struct cmos_params cmos_params;    /* board parameters the CMOS borrows */
+};
+
+/* Allocates @size bytes of zeroed guest RAM with mmap (so a restore can
+ * later map a file lazily). @size must be a multiple of 4 KiB and at least
+ * 1 MiB. */
+int machine_ram_alloc(struct machine *m, uint32_t size, struct havm_err *err) HAVM_MUST_CHECK;
+void machine_ram_free(struct machine *m);
+
+/* Host pointer for [gpa, gpa+len) if it lies inside RAM, else NULL. */
+uint8_t *machine_ram_ptr(struct machine *m, uint32_t gpa, uint32_t len);
+
+/* The ISA interrupt line @n (0..15) of the PIC pair. */
+struct irq_line machine_isa_irq(struct machine *m, int n);
+
+/* Asks the vCPU loop to act on @req soon (any thread). */
+void machine_request(struct machine *m, enum machine_request req);
+
+/* Guest time in ns (device lock held). */
+static inline uint64_t machine_now(struct machine *m)
+{
+	return vclock_now(&m->clock);
+}
+
+/* Fills m->bus: port and MMIO to the I/O bus, INTA to the PIC. */
+void machine_bus_init(struct machine *m);
+
+#endif
