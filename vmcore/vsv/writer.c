@@ -161,6 +161,7 @@ int vsv_writer_open_sink(vsv_write_fn *fn, void *opaque, const char *label,
 			 const struct vsv_machine_desc *desc, struct vsv_writer **out, struct havm_err *err)
 {
 	struct vsv_writer *w;
+	*out = NULL;
 	int rc = writer_new(desc, label, &w, err);
 	if (rc < 0)
 		return rc;
@@ -178,6 +179,7 @@ int vsv_writer_open(const char *path, const struct vsv_machine_desc *desc, struc
 		    struct havm_err *err)
 {
 	struct vsv_writer *w;
+	*out = NULL;
 	int rc = writer_new(desc, path, &w, err);
 	if (rc < 0)
 		return rc;
@@ -309,28 +311,24 @@ static int write_trailer(struct vsv_writer *w, struct havm_err *err)
 }
 
 /* fsync the temporary file, rename it over the path, fsync the directory:
- * before the rename the old file is intact, after it the new one is whole. */
+ * before the rename the old file is intact, after it the new one is whole.
+ * The fault points sit just before each step, so "crash at point k" is the
+ * state between two steps and "fail at point k" is that step failing. */
 static int file_publish(struct vsv_writer *w, struct havm_err *err)
 {
-	int rc = havm_sys.fsync(w->fd) < 0 ? -errno : 0;
-	if (rc == 0 && HAVM_FAULT("vsv.synced"))
-		rc = -EIO;
+	int rc = HAVM_FAULT("vsv.fsync") ? -EIO : havm_sys.fsync(w->fd) < 0 ? -errno : 0;
 	if (rc < 0)
 		return vsv_writer_fail(w, err, HAVM_E_IO, rc, "fsync of %s failed: %s", w->tmp, strerror(-rc));
 	rc = havm_sys.close(w->fd) < 0 ? -errno : 0;
 	w->fd = -1;
 	if (rc < 0)
 		return vsv_writer_fail(w, err, HAVM_E_IO, rc, "close of %s failed: %s", w->tmp, strerror(-rc));
-	rc = havm_sys.rename(w->tmp, w->path) < 0 ? -errno : 0;
-	if (rc == 0 && HAVM_FAULT("vsv.renamed"))
-		rc = -EIO;
+	rc = HAVM_FAULT("vsv.rename") ? -EIO : havm_sys.rename(w->tmp, w->path) < 0 ? -errno : 0;
 	if (rc < 0)
 		return vsv_writer_fail(w, err, HAVM_E_IO, rc, "rename of %s failed: %s", w->tmp, strerror(-rc));
 	free(w->tmp);
 	w->tmp = NULL;  /* nothing left to clean up */
-	rc = havm_fsync_dir_of(w->path);
-	if (rc == 0 && HAVM_FAULT("vsv.dir_synced"))
-		rc = -EIO;
+	rc = HAVM_FAULT("vsv.dir_fsync") ? -EIO : havm_fsync_dir_of(w->path);
 	if (rc < 0)
 		return vsv_writer_fail(w, err, HAVM_E_IO, rc, "fsync of the directory failed: %s; the new "
 				       "state is in place but may not survive a power cut", strerror(-rc));
