@@ -11,3 +11,5 @@ vmcore_disk_LDLIBS :=
 PROGRAMS += vhd_testtool
 vhd_testtool_SRCS := tests/crash/vhd_testtool.c
 vhd_testtool_LIBS := vmcore_disk common
+
+INTEGRATION_TESTS += tests/integration/test_vhd_oracles.sh tests/integration/test_vhd_crash.sh
