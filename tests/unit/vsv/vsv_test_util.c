@@ -126,6 +126,12 @@ int tu_sink(void *opaque, const void *buf, size_t len)
 
 int tu_write_all(struct vsv_writer *w, unsigned seed, const uint8_t *ram, int passes, struct havm_err *err)
 {
+	return tu_write_all_size(w, seed, ram, TU_RAM_SIZE, passes, err);
+}
+
+int tu_write_all_size(struct vsv_writer *w, unsigned seed, const uint8_t *ram, uint64_t size, int passes,
+		      struct havm_err *err)
+{
 	struct cpu_state cpu;
 	struct tu_pic pic;
 	uint8_t uart[64];
@@ -140,17 +146,19 @@ int tu_write_all(struct vsv_writer *w, unsigned seed, const uint8_t *ram, int pa
 	    (rc = vsv_section_write(w, uart, 32)) == 0 && (rc = vsv_section_write(w, uart + 32, 32)) == 0)
 		rc = vsv_section_end(w, err);
 	if (rc == 0 && passes >= 1) {
-		int64_t n = vsv_ram_pass(w, ram, TU_RAM_SIZE, NULL, err);
+		int64_t n = vsv_ram_pass(w, ram, size, NULL, err);
 		rc = n < 0 ? (int)n : 0;
 	}
 	if (rc == 0 && passes >= 2) {
 		/* the pass saw what the "guest" had before: the test compares
 		 * against the same RAM, so passes must compose to it */
-		uint64_t dirty[(TU_RAM_PAGES + 63) / 64] = {0};
-		for (unsigned i = 0; i < TU_RAM_PAGES; i += 2)
+		uint64_t pages = size / 4096;
+		uint64_t *dirty = calloc((pages + 63) / 64, 8);
+		for (uint64_t i = 0; i < pages; i += 2)
 			dirty[i / 64] |= 1ull << (i % 64);
-		int64_t n = vsv_ram_pass(w, ram, TU_RAM_SIZE, dirty, err);
+		int64_t n = vsv_ram_pass(w, ram, size, dirty, err);
 		rc = n < 0 ? (int)n : 0;
+		free(dirty);
 	}
 	return rc;
 }
@@ -207,6 +215,11 @@ void tu_fix_trailer(uint8_t *p, size_t len)
 
 const char *tu_check(struct vsv_reader *r, unsigned seed)
 {
+	return tu_check_size(r, seed, TU_RAM_SIZE);
+}
+
+const char *tu_check_size(struct vsv_reader *r, unsigned seed, uint64_t size)
+{
 	struct cpu_state want_cpu, got_cpu;
 	tu_cpu(&want_cpu, seed);
 	if (vsv_cpu_load(r, 0, &got_cpu, NULL) < 0)
@@ -229,12 +242,12 @@ const char *tu_check(struct vsv_reader *r, unsigned seed)
 	tu_uart(uart, seed);
 	if (vsv_reader_section(r, "uart", 0, &data, &len, &ver, NULL) < 0 || len != 64 || memcmp(data, uart, 64))
 		return "uart section differs";
-	uint8_t *want = malloc(TU_RAM_SIZE), *got = calloc(1, TU_RAM_SIZE);
-	tu_ram(want, TU_RAM_SIZE, seed);
+	uint8_t *want = malloc(size), *got = calloc(1, size);
+	tu_ram(want, size, seed);
 	const char *why = NULL;
-	if (vsv_ram_load(r, got, TU_RAM_SIZE, VSV_RAM_ZEROED, NULL) < 0)
+	if (vsv_ram_load(r, got, size, VSV_RAM_ZEROED, NULL) < 0)
 		why = "RAM does not load";
-	else if (memcmp(want, got, TU_RAM_SIZE) != 0)
+	else if (memcmp(want, got, size) != 0)
 		why = "RAM differs";
 	free(want);
 	free(got);

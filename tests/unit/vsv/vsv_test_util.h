@@ -22,7 +22,8 @@ struct tu_buf {
 	size_t len, cap;
 };
 
-/* cpu.0 v1, pic.0 v2, pic.1 v2, uart.0 v1; disk ide0 at generation 5. */
+/* cpu.0 v1, pic.0 v2, pic.1 v2, uart.0 v1; disk ide0 at generation 5;
+ * TU_RAM_SIZE bytes of RAM. */
 void tu_desc(struct vsv_machine_desc *d);
 /* Random pages, about a third of them zero, seeded. */
 void tu_ram(uint8_t *ram, size_t size, unsigned seed);
@@ -34,8 +35,10 @@ void tu_cpu(void *cpu_state, unsigned seed);
 int tu_sink(void *opaque, const void *buf, size_t len);
 /* Writes every section for @seed and one full RAM pass from @ram (plus an
  * incremental pass of the even pages when @passes > 1); returns 0 or the
- * writer's error. */
+ * writer's error. The _size variant takes the RAM size of the description. */
 int tu_write_all(struct vsv_writer *w, unsigned seed, const uint8_t *ram, int passes, struct havm_err *err);
+int tu_write_all_size(struct vsv_writer *w, unsigned seed, const uint8_t *ram, uint64_t size, int passes,
+		      struct havm_err *err);
 /* A whole .vsv for @seed in memory (caller frees out->p). */
 void tu_make(struct tu_buf *out, unsigned seed, int passes);
 /* Offsets of every section header; returns the count. */
@@ -46,5 +49,6 @@ void tu_fix_trailer(uint8_t *p, size_t len);
 /* Checks that @r holds exactly the state tu_write_all wrote for @seed
  * (devices and RAM); returns 0 or a description of the first difference. */
 const char *tu_check(struct vsv_reader *r, unsigned seed);
+const char *tu_check_size(struct vsv_reader *r, unsigned seed, uint64_t size);
 
 #endif
