@@ -70,7 +70,7 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 int havm_runtime_open(struct havm_runtime **out, const char *base, const char *vm,
-		      struct havm_err *e)
+		      unsigned flags, struct havm_err *e)
 {
 	*out = NULL;
 	if (!havm_vm_name_valid(vm))
@@ -91,7 +91,18 @@ int havm_runtime_open(struct havm_runtime **out, const char *base, const char *v
 		return havm_err_set(e, HAVM_E_CONFIG, -ENAMETOOLONG,
 				    "runtime directory %s/%s: path too long", base, vm);
 	}
-	int rc = mkdir_p(rt->dir, 0750);
+	struct stat st;
+	int rc;
+	if (flags & HAVM_RUNTIME_CREATE)
+		rc = mkdir_p(rt->dir, 0750);
+	else if (stat(rt->dir, &st) < 0)
+		rc = -errno;
+	else
+		rc = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (rc == -ENOENT && !(flags & HAVM_RUNTIME_CREATE)) {
+		free(rt);
+		return rc;
+	}
 	if (rc < 0) {
 		havm_err_set(e, HAVM_E_IO, rc, "runtime directory %s: cannot create: %s",
 			     rt->dir, strerror(-rc));

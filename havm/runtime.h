@@ -50,12 +50,18 @@ const char *havm_rundir_base(const char *param);
  * [A-Za-z0-9._+-], not starting with '.' or '-'. */
 bool havm_vm_name_valid(const char *name);
 
-/* Opens (creating with mode 0750, and the base with 0755, if needed) the
- * runtime directory of VM @vm under @base. Takes no lock. Errors:
+enum havm_runtime_flags {
+	HAVM_RUNTIME_CREATE = 1 << 0, /* make the directories when missing */
+};
+
+/* Opens the runtime directory of VM @vm under @base; with HAVM_RUNTIME_CREATE
+ * it is made (mode 0750, the base 0755) when missing, without it a missing
+ * directory returns -ENOENT (no message: "nothing runs here"), so read-only
+ * callers such as a monitor change nothing. Takes no lock. Errors:
  * HAVM_E_CONFIG for a bad name or a relative base, HAVM_E_IO when the
  * directory cannot be made (the message names the path). */
 int havm_runtime_open(struct havm_runtime **out, const char *base, const char *vm,
-		      struct havm_err *e) HAVM_MUST_CHECK;
+		      unsigned flags, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Releases the lock if held here and frees @rt (NULL is allowed). */
 void havm_runtime_close(struct havm_runtime *rt);

@@ -50,7 +50,7 @@ static struct havm_runtime *open_vm(struct fixture *f, const char *vm)
 {
 	struct havm_runtime *rt = NULL;
 	struct havm_err e;
-	assert_int_equal(havm_runtime_open(&rt, f->base, vm, &e), 0);
+	assert_int_equal(havm_runtime_open(&rt, f->base, vm, HAVM_RUNTIME_CREATE, &e), 0);
 	return rt;
 }
 
@@ -110,7 +110,7 @@ static void test_open_creates_directory_and_rejects_bad_input(void **state)
 	snprintf(base, sizeof(base), "%s/nested/run", f->base);
 	struct havm_runtime *rt = NULL;
 	struct havm_err e;
-	assert_int_equal(havm_runtime_open(&rt, base, "web1", &e), 0);
+	assert_int_equal(havm_runtime_open(&rt, base, "web1", HAVM_RUNTIME_CREATE, &e), 0);
 	struct stat st;
 	assert_int_equal(stat(havm_runtime_dir(rt), &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
@@ -118,11 +118,20 @@ static void test_open_creates_directory_and_rejects_bad_input(void **state)
 	assert_string_equal(havm_runtime_vm(rt), "web1");
 	havm_runtime_close(rt);
 
-	assert_true(havm_runtime_open(&rt, "relative/dir", "web1", &e) < 0);
+	/* Without CREATE a missing directory is -ENOENT and nothing is made. */
+	assert_int_equal(havm_runtime_open(&rt, base, "web9", 0, &e), -ENOENT);
+	assert_null(rt);
+	char web9[PATH_MAX];
+	snprintf(web9, sizeof(web9), "%s/web9", base);
+	assert_int_equal(access(web9, F_OK), -1);
+	assert_int_equal(havm_runtime_open(&rt, base, "web1", 0, &e), 0);
+	havm_runtime_close(rt);
+
+	assert_true(havm_runtime_open(&rt, "relative/dir", "web1", HAVM_RUNTIME_CREATE, &e) < 0);
 	assert_int_equal(e.kind, HAVM_E_CONFIG);
 	assert_non_null(strstr(e.msg, "relative/dir"));
 	assert_null(rt);
-	assert_true(havm_runtime_open(&rt, f->base, "../etc", &e) < 0);
+	assert_true(havm_runtime_open(&rt, f->base, "../etc", HAVM_RUNTIME_CREATE, &e) < 0);
 	assert_int_equal(e.kind, HAVM_E_CONFIG);
 	assert_non_null(strstr(e.msg, "../etc"));
 
@@ -131,7 +140,7 @@ static void test_open_creates_directory_and_rejects_bad_input(void **state)
 	snprintf(file, sizeof(file), "%s/plainfile", f->base);
 	FILE *fp = fopen(file, "w");
 	fclose(fp);
-	assert_true(havm_runtime_open(&rt, file, "vm", &e) < 0);
+	assert_true(havm_runtime_open(&rt, file, "vm", HAVM_RUNTIME_CREATE, &e) < 0);
 	assert_int_equal(e.kind, HAVM_E_IO);
 	assert_non_null(strstr(e.msg, "plainfile"));
 }
@@ -172,7 +181,7 @@ static void test_forked_competitor_cannot_take_held_lock(void **state)
 		close(havm_runtime_lock_fd(rt));
 		struct havm_runtime *mine = NULL;
 		struct havm_err ce;
-		if (havm_runtime_open(&mine, f->base, "web1", &ce) < 0)
+		if (havm_runtime_open(&mine, f->base, "web1", HAVM_RUNTIME_CREATE, &ce) < 0)
 			_exit(2);
 		int rc = havm_runtime_lock(mine, &ce);
 		_exit(rc == -EWOULDBLOCK && ce.kind == HAVM_E_BUSY ? 0 : 1);
@@ -198,7 +207,7 @@ static pid_t spawn_locked_vmm(struct fixture *f, const char *vm)
 		struct havm_runtime *rt = NULL;
 		struct havm_err e;
 		struct havm_proc_id id;
-		if (havm_runtime_open(&rt, f->base, vm, &e) < 0 || havm_runtime_lock(rt, &e) < 0 ||
+		if (havm_runtime_open(&rt, f->base, vm, HAVM_RUNTIME_CREATE, &e) < 0 || havm_runtime_lock(rt, &e) < 0 ||
 		    havm_proc_id_of(getpid(), &id) < 0 || havm_runtime_write_pid(rt, &id, &e) < 0)
 			_exit(1);
 		touch(rt, HAVM_RUNTIME_SOCKET, "");

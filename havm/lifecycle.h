@@ -1,0 +1,139 @@
+/* havm — the VM lifecycle on one node, after the MSCS Generic Script entry
+ * points that Virtual Server 2005 R2 host clustering used (havm.vbs):
+ *
+ *   Open       load and check the VM's configuration; change nothing
+ *   Online     start the VM (resume from its saved state when it has one);
+ *              refused without quorum, never twice on one node
+ *   LooksAlive quick check: does its vmm process run here?
+ *   IsAlive    thorough check: does the vmm answer, does the guest beat?
+ *   Offline    graceful stop per the stop policy: save state, shut down the
+ *              guest, or power off
+ *   Terminate  immediate forced stop (kill the vmm)
+ *   Close      free the handle (it never stops a VM)
+ *
+ * The OCF agent (agent/) and the `havm` CLI are thin layers over these calls.
+ * A handle is made from parameters alone (havm_vm_new), without reading the
+ * configuration, so that a VM whose .vmc has become unreadable can still be
+ * checked and stopped: its name is the configuration's file name without
+ * ".vmc", and its runtime directory follows from the name (havm/runtime.h).
+ *
+ * Every call returns 0 or a negative errno and fills @e (may be NULL).
+ * Calls that need the running vmm's control socket return HAVM_E_UNSUPPORTED
+ * until the control client exists: see each call. */
+#ifndef HAVM_HAVM_LIFECYCLE_H
+#define HAVM_HAVM_LIFECYCLE_H
+
+#include "common/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The command name of vmm processes (/proc/<pid>/comm). */
+#define HAVM_VMM_COMM "vmm"
+
+enum havm_stop_policy {
+	HAVM_STOP_SAVE = 0, /* save the VM's state to its .vsv, then stop */
+	HAVM_STOP_SHUTDOWN, /* ask the guest to shut down cleanly */
+	HAVM_STOP_POWEROFF, /* pull the virtual plug */
+};
+
+/* Parses "save", "shutdown", "poweroff"; -EINVAL for anything else. */
+int havm_stop_policy_parse(const char *s, enum havm_stop_policy *out) HAVM_MUST_CHECK;
+const char *havm_stop_policy_name(enum havm_stop_policy p);
+
+struct havm_vm_params {
+	const char *config; /* the .vmc: an absolute path, or a name in @store */
+	const char *store;  /* NULL or "" = none; "dir:/path" = a directory */
+	const char *rundir; /* NULL or "" = $HAVM_RUNDIR, else /run/havm */
+	enum havm_stop_policy stop_policy;
+	/* Refuse to start when corosync is not running (havm/quorum.h): set by
+	 * callers that know they are cluster members, e.g. the agent under
+	 * Pacemaker. */
+	bool require_cluster;
+};
+
+/* A point in time on the monotonic clock, for work with a time budget. */
+struct havm_deadline {
+	uint64_t end_ms; /* 0 = no deadline */
+};
+struct havm_deadline havm_deadline_in(uint64_t ms);
+/* Milliseconds left (0 when passed); UINT64_MAX without a deadline. */
+uint64_t havm_deadline_left_ms(const struct havm_deadline *dl);
+
+enum havm_vm_status {
+	HAVM_VM_STOPPED = 0, /* no vmm for this VM on this node */
+	HAVM_VM_RUNNING,     /* its vmm runs (and, for IsAlive, answers) */
+	HAVM_VM_TRANSITION,  /* the lock is held but no live vmm is recorded
+				yet: a start or stop is under way */
+};
+const char *havm_vm_status_name(enum havm_vm_status st);
+
+struct havm_vm;
+
+/* Makes a handle from parameters only (no file is read, nothing created).
+ * HAVM_E_CONFIG when a parameter is unusable: config empty, the name derived
+ * from it not a valid VM name, a store without the "dir:" form, a relative
+ * rundir. */
+int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p,
+		struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Open: resolves and reads the configuration and checks it. Errors:
+ * HAVM_E_NOTFOUND (file missing on this node), HAVM_E_IO (unreadable;
+ * code -EACCES for permissions), HAVM_E_FORMAT (not well-formed XML, or too
+ * big; the message names file and line), HAVM_E_UNSUPPORTED (a LUN store:
+ * the store module does not exist yet). Full .vmc validation moves to
+ * vmcore/vmc once it exists; today the document is checked to be well-formed
+ * XML with a root element. */
+int havm_open(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Online: gate on quorum, take the VM's runtime lock, recover stale files of
+ * a crashed vmm, then start the vmm. Succeeds at once when the VM already
+ * runs here. Errors: HAVM_E_NOQUORUM, HAVM_E_BUSY (locked by something that
+ * is not a live vmm within the deadline), Open's errors.
+ * STUB: starting the vmm returns HAVM_E_UNSUPPORTED until vmm's command line
+ * and control protocol exist (docs/control-protocol.md); the lock is then
+ * released and nothing is left behind. */
+int havm_online(struct havm_vm *vm, const struct havm_deadline *dl,
+		struct havm_err *e) HAVM_MUST_CHECK;
+
+/* LooksAlive: from the runtime lock and the pidfile alone (no socket, no
+ * config): RUNNING when a live vmm holds this VM, TRANSITION when the lock
+ * is held without one, STOPPED otherwise (including after a crash, whose
+ * stale files are left for Online/Offline to clean). Changes nothing. */
+int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st,
+		    struct havm_err *e) HAVM_MUST_CHECK;
+
+/* IsAlive: LooksAlive, then a status request over the control socket.
+ * STUB: for a running VM returns HAVM_E_UNSUPPORTED (with *st = RUNNING from
+ * LooksAlive) until the control client exists; a stopped VM is STOPPED. */
+int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st,
+		 struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Offline: stop per the stop policy within @dl. Succeeds at once (after
+ * removing a crashed vmm's stale files) when the VM is not running.
+ * STUB: for a running VM returns HAVM_E_UNSUPPORTED until the control client
+ * exists (save, shutdown and poweroff are control requests); callers fall
+ * back to havm_terminate, as they do when the deadline passes. */
+int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl,
+		 struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Terminate: kill the VM's vmm (SIGKILL to the pid recorded with its start
+ * time, never a recycled pid), wait within @dl until it is gone and its lock
+ * is released, then remove its stale runtime files. Succeeds when the VM is
+ * not running. HAVM_E_TIMEOUT when the process or lock outlives @dl;
+ * HAVM_E_STATE when the lock is held but no vmm is recorded (a start in
+ * progress) until @dl. */
+int havm_terminate(struct havm_vm *vm, const struct havm_deadline *dl,
+		   struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Close: frees the handle (NULL is allowed). Never stops the VM. */
+void havm_close(struct havm_vm *vm);
+
+/* Accessors: the VM name, the resolved configuration path (NULL before a
+ * successful Open), the runtime base directory, the stop policy. */
+const char *havm_vm_name(const struct havm_vm *vm);
+const char *havm_vm_config_path(const struct havm_vm *vm);
+const char *havm_vm_rundir(const struct havm_vm *vm);
+enum havm_stop_policy havm_vm_stop_policy(const struct havm_vm *vm);
+
+#endif

@@ -1,0 +1,61 @@
+/* havm — LooksAlive and IsAlive; see lifecycle.h. */
+#define LOG_TAG HAVM_TAG_HAVM
+#include "havm/vm_int.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+int havm_vm_probe(struct havm_vm *vm, struct havm_runtime *rt, enum havm_vm_status *st,
+		  struct havm_proc_id *id, struct havm_err *e)
+{
+	id->pid = 0;
+	int held = havm_runtime_lock_held(rt);
+	if (held < 0)
+		return havm_err_set(e, HAVM_E_IO, held, "vm %s: cannot probe the lock in %s: %s",
+				    vm->name, havm_runtime_dir(rt), strerror(-held));
+	struct havm_proc_id rec;
+	bool live = havm_runtime_read_pid(rt, &rec, NULL) == 0 &&
+		    havm_proc_id_alive(&rec, HAVM_VMM_COMM);
+	if (live)
+		*id = rec;
+	if (live) {
+		if (!held) /* a vmm that dropped its lock: still running, say so */
+			hlog(LOG_WARNING, "vm %s: vmm pid %d runs without holding %s/%s", vm->name,
+			     (int)rec.pid, havm_runtime_dir(rt), HAVM_RUNTIME_LOCK);
+		*st = HAVM_VM_RUNNING;
+	} else {
+		*st = held ? HAVM_VM_TRANSITION : HAVM_VM_STOPPED;
+	}
+	return 0;
+}
+
+int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st, struct havm_err *e)
+{
+	struct havm_runtime *rt = NULL;
+	int rc = havm_vm_runtime(vm, &rt, 0, e);
+	if (rc == -ENOENT) { /* no runtime directory: it never ran here since boot */
+		*st = HAVM_VM_STOPPED;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	struct havm_proc_id id;
+	rc = havm_vm_probe(vm, rt, st, &id, e);
+	havm_runtime_close(rt);
+	return rc;
+}
+
+int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st, struct havm_err *e)
+{
+	int rc = havm_looksalive(vm, st, e);
+	if (rc < 0 || *st == HAVM_VM_STOPPED)
+		return rc;
+	/* The thorough check is a status request over the vmm's control socket,
+	 * which needs the control client (docs/control-protocol.md). */
+	return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
+			    "vm %s: IsAlive needs the vmm control client, which this build lacks "
+			    "(LooksAlive says %s)",
+			    vm->name, havm_vm_status_name(*st));
+}

@@ -1,0 +1,107 @@
+/* havm — Offline and Terminate; see lifecycle.h. */
+#define LOG_TAG HAVM_TAG_HAVM
+#include "havm/vm_int.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+/* Poll interval of the bounded waits below. */
+#define POLL_MS 50
+/* Budget of Terminate when the caller gives none. */
+#define DEFAULT_TERMINATE_MS 10000
+
+int havm_vm_cleanup_stale(struct havm_vm *vm, struct havm_err *e)
+{
+	struct havm_runtime *rt = NULL;
+	int rc = havm_vm_runtime(vm, &rt, 0, e);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	struct havm_err lerr;
+	rc = havm_runtime_lock(rt, &lerr);
+	if (rc == 0) {
+		rc = havm_runtime_recover(rt, HAVM_VMM_COMM, e);
+		rc = rc < 0 ? rc : 0;
+	} else if (lerr.kind == HAVM_E_BUSY) {
+		rc = 0; /* someone is starting or stopping it: theirs to clean */
+	} else {
+		*e = lerr;
+	}
+	havm_runtime_close(rt);
+	return rc;
+}
+
+int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_err *e)
+{
+	(void)dl;
+	enum havm_vm_status st;
+	int rc = havm_looksalive(vm, &st, e);
+	if (rc < 0)
+		return rc;
+	if (st == HAVM_VM_STOPPED)
+		return havm_vm_cleanup_stale(vm, e);
+	/* save / shutdown / poweroff are control requests to the running vmm. */
+	return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
+			    "vm %s: Offline (%s) needs the vmm control client, which this build "
+			    "lacks; use Terminate",
+			    vm->name, havm_stop_policy_name(vm->stop_policy));
+}
+
+/* Waits within @dl until @id is gone and nobody holds the lock. */
+static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		     const struct havm_deadline *dl, struct havm_err *e)
+{
+	for (;;) {
+		bool alive = havm_proc_id_alive(id, NULL);
+		int held = havm_runtime_lock_held(rt);
+		if (!alive && held == 0)
+			return 0;
+		if (!havm_deadline_sleep(dl, POLL_MS))
+			return havm_err_set(e, HAVM_E_TIMEOUT, -ETIMEDOUT,
+					    "vm %s: vmm pid %d %s after SIGKILL within the deadline",
+					    vm->name, (int)id->pid,
+					    alive ? "still runs" : "is gone but its lock is still held");
+	}
+}
+
+int havm_terminate(struct havm_vm *vm, const struct havm_deadline *budget, struct havm_err *e)
+{
+	struct havm_deadline until = havm_deadline_or(budget, DEFAULT_TERMINATE_MS);
+	const struct havm_deadline *dl = &until;
+	struct havm_runtime *rt = NULL;
+	int rc = havm_vm_runtime(vm, &rt, 0, e);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	enum havm_vm_status st;
+	struct havm_proc_id id;
+	/* A start in progress holds the lock before its vmm is recorded: wait
+	 * (bounded) for it to settle one way or the other. */
+	while ((rc = havm_vm_probe(vm, rt, &st, &id, e)) == 0 && st == HAVM_VM_TRANSITION) {
+		if (!havm_deadline_sleep(dl, POLL_MS)) {
+			rc = havm_err_set(e, HAVM_E_STATE, -EBUSY,
+					  "vm %s: %s/%s is held but no live vmm is recorded in %s; "
+					  "a start or stop is under way",
+					  vm->name, havm_runtime_dir(rt), HAVM_RUNTIME_LOCK,
+					  HAVM_RUNTIME_PIDFILE);
+			break;
+		}
+	}
+	if (rc == 0 && st == HAVM_VM_RUNNING) {
+		hlog(LOG_NOTICE, "vm %s: terminating vmm pid %d", vm->name, (int)id.pid);
+		if (kill(id.pid, SIGKILL) < 0 && errno != ESRCH)
+			rc = havm_err_set(e, HAVM_E_IO, -errno, "vm %s: kill pid %d: %s", vm->name,
+					  (int)id.pid, strerror(errno));
+		else
+			rc = wait_gone(vm, rt, &id, dl, e);
+	}
+	havm_runtime_close(rt);
+	if (rc < 0)
+		return rc;
+	return havm_vm_cleanup_stale(vm, e);
+}
