@@ -85,7 +85,7 @@ FUZZ_CFLAGS := $(filter-out -MMD -MP,$(BASE_CFLAGS)) -O1 -g -DHAVM_TESTING -DHAV
 define fuzzer
 build/fuzz/$(1): $$($(1)_SRCS)
 	@mkdir -p $$(@D)
-	clang $(FUZZ_CFLAGS) -Wno-unused-command-line-argument -o $$@ $$^ $$($(1)_LDLIBS)
+	clang $(FUZZ_CFLAGS) -Wno-unused-command-line-argument -Wno-unknown-warning-option -o $$@ $$^ $$($(1)_LDLIBS)
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzzer,$(f))))
 
