@@ -10,4 +10,4 @@ test_vmc_LIBS := vmcore_vmc common
 
 FUZZERS += vmc_fuzz
 vmc_fuzz_SRCS := tests/fuzz/vmc_fuzz.c vmcore/vmc/vmc.c common/err.c
-vmc_fuzz_LDLIBS := -lxml2
+vmc_fuzz_LDLIBS := -lxml2 -Wno-unknown-warning-option
