@@ -13,3 +13,8 @@ vhd_testtool_SRCS := tests/crash/vhd_testtool.c
 vhd_testtool_LIBS := vmcore_disk common
 
 INTEGRATION_TESTS += tests/integration/test_vhd_oracles.sh tests/integration/test_vhd_crash.sh
+
+VHD_UNIT_TESTS := test_vhd_footer test_vhd_header test_vhd_chs test_vhd_bat test_vhd_locator \
+	test_vhd_open test_vhd_io test_vhd_create test_blk
+UNIT_TESTS += $(VHD_UNIT_TESTS)
+$(foreach t,$(VHD_UNIT_TESTS),$(eval $(t)_SRCS := tests/unit/disk/$(t).c)$(eval $(t)_LIBS := vmcore_disk common))
