@@ -19,3 +19,13 @@ test_quorum_LIBS := lifecycle common
 UNIT_TESTS += test_vm
 test_vm_SRCS := tests/unit/havm/test_vm.c
 test_vm_LIBS := lifecycle common
+
+# Lifecycle tests share a fake vmm (a forked process posing as one) and a fixture.
+HAVM_LC_TEST_HELPERS := tests/unit/havm/fake_vmm.c tests/unit/havm/lifecycle_fixture.c
+UNIT_TESTS += test_status test_stop test_online
+test_status_SRCS := tests/unit/havm/test_status.c $(HAVM_LC_TEST_HELPERS)
+test_status_LIBS := lifecycle common
+test_stop_SRCS := tests/unit/havm/test_stop.c $(HAVM_LC_TEST_HELPERS)
+test_stop_LIBS := lifecycle common
+test_online_SRCS := tests/unit/havm/test_online.c $(HAVM_LC_TEST_HELPERS)
+test_online_LIBS := lifecycle common

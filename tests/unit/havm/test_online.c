@@ -1,0 +1,162 @@
+/* Unit tests for havm/online.c: the quorum gate (corosync stood in for by
+ * the ops table), idempotence when the VM runs, crash recovery, and that the
+ * not-yet-supported vmm start leaves nothing behind. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "havm/quorum_int.h"
+#include "havm/runtime.h"
+#include "tests/unit/havm/fake_vmm.h"
+#include "tests/unit/havm/lifecycle_fixture.h"
+
+static cs_error_t init_rc;
+static int quorate;
+
+static cs_error_t f_qinit(quorum_handle_t *h, quorum_callbacks_t *cb, uint32_t *type)
+{
+	(void)cb;
+	*h = 1;
+	*type = QUORUM_SET;
+	return init_rc;
+}
+static cs_error_t f_getq(quorum_handle_t h, int *q)
+{
+	(void)h;
+	*q = quorate;
+	return CS_OK;
+}
+static cs_error_t f_fin(uint64_t h)
+{
+	(void)h;
+	return CS_OK;
+}
+static cs_error_t f_cinit(cmap_handle_t *h)
+{
+	*h = 2;
+	return CS_OK;
+}
+static cs_error_t f_cstr(cmap_handle_t h, const char *k, char **s)
+{
+	(void)h, (void)k;
+	*s = strdup("prod");
+	return CS_OK;
+}
+static cs_error_t f_cu32(cmap_handle_t h, const char *k, uint32_t *v)
+{
+	(void)h, (void)k;
+	*v = 4;
+	return CS_OK;
+}
+
+static int setup(void **state)
+{
+	init_rc = CS_OK;
+	quorate = 1;
+	havm_corosync = (struct havm_corosync_ops){ f_qinit, f_getq, f_fin, f_cinit, f_cstr, f_cu32, f_fin };
+	return lc_setup(state);
+}
+
+static void test_online_without_quorum_is_refused_before_any_lock(void **state)
+{
+	struct lc_fixture *f = *state;
+	quorate = 0;
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_int_equal(havm_online(f->vm, NULL, &e), -EPERM);
+	assert_int_equal(e.kind, HAVM_E_NOQUORUM);
+	assert_non_null(strstr(e.msg, "vm web1: online: refused: node 4 of cluster 'prod'"));
+	assert_int_equal(access(f->rundir, F_OK), -1);
+}
+
+static void test_standalone_allowed_unless_cluster_required(void **state)
+{
+	struct lc_fixture *f = *state;
+	init_rc = CS_ERR_LIBRARY; /* corosync not running */
+	struct havm_err e;
+	havm_err_clear(&e);
+	/* Allowed up to the (unsupported) vmm start. */
+	assert_int_equal(havm_online(f->vm, NULL, &e), -ENOTSUP);
+	assert_int_equal(e.kind, HAVM_E_UNSUPPORTED);
+
+	struct havm_vm_params p = { .config = f->config, .rundir = f->rundir, .require_cluster = true };
+	struct havm_vm *vm;
+	assert_int_equal(havm_vm_new(&vm, &p, &e), 0);
+	assert_int_equal(havm_online(vm, NULL, &e), -EPERM);
+	assert_int_equal(e.kind, HAVM_E_NOQUORUM);
+	assert_non_null(strstr(e.msg, "corosync is not running"));
+	havm_close(vm);
+}
+
+static void test_online_of_running_vm_succeeds_without_touching_it(void **state)
+{
+	struct lc_fixture *f = *state;
+	pid_t pid = fake_vmm_start(f->rundir, "web1", 0);
+	struct havm_deadline dl = havm_deadline_in(2000);
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_int_equal(havm_online(f->vm, &dl, &e), 0);
+	assert_int_equal(e.kind, HAVM_OK);
+	assert_int_equal(fake_vmm_reap(pid), 0);
+	assert_true(lc_exists(f, HAVM_RUNTIME_PIDFILE));
+	fake_vmm_crash(pid);
+}
+
+static void test_online_after_crash_recovers_and_leaves_lock_free(void **state)
+{
+	struct lc_fixture *f = *state;
+	pid_t pid = fake_vmm_start(f->rundir, "web1", 0);
+	fake_vmm_crash(pid);
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_int_equal(havm_online(f->vm, NULL, &e), -ENOTSUP);
+	assert_non_null(strstr(e.msg, "starting the vmm is not supported"));
+	assert_false(lc_exists(f, HAVM_RUNTIME_PIDFILE));
+	assert_false(lc_exists(f, HAVM_RUNTIME_SOCKET));
+	struct havm_runtime *rt;
+	assert_int_equal(havm_runtime_open(&rt, f->rundir, "web1", 0, &e), 0);
+	assert_int_equal(havm_runtime_lock_held(rt), 0);
+	havm_runtime_close(rt);
+}
+
+static void test_online_busy_when_lock_held_without_vmm(void **state)
+{
+	struct lc_fixture *f = *state;
+	pid_t pid = fake_vmm_start(f->rundir, "web1", FAKE_VMM_NO_PIDFILE);
+	struct havm_deadline dl = havm_deadline_in(200);
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_int_equal(havm_online(f->vm, &dl, &e), -EWOULDBLOCK);
+	assert_int_equal(e.kind, HAVM_E_BUSY);
+	assert_non_null(strstr(e.msg, "vm web1 is locked"));
+	fake_vmm_crash(pid);
+}
+
+static void test_online_with_missing_config_fails_open(void **state)
+{
+	struct lc_fixture *f = *state;
+	assert_int_equal(unlink(f->config), 0);
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_int_equal(havm_online(f->vm, NULL, &e), -ENOENT);
+	assert_int_equal(e.kind, HAVM_E_NOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_online_without_quorum_is_refused_before_any_lock, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_standalone_allowed_unless_cluster_required, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_online_of_running_vm_succeeds_without_touching_it, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_online_after_crash_recovers_and_leaves_lock_free, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_online_busy_when_lock_held_without_vmm, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_online_with_missing_config_fails_open, setup, lc_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
