@@ -15,3 +15,8 @@ test_vsv_fields_SRCS := tests/unit/vsv/test_fields.c
 test_vsv_fields_LIBS := vmcore_vsv common
 test_vsv_crash_SRCS := tests/crash/test_vsv_crash.c $(VSV_TEST_UTIL)
 test_vsv_crash_LIBS := vmcore_vsv common
+
+FUZZERS += vsv_fuzz
+vsv_fuzz_SRCS := tests/fuzz/vsv_fuzz.c $(VSV_TEST_UTIL) $(vmcore_vsv_SRCS) \
+                 common/err.c common/fault.c common/sys.c common/log.c
+vsv_fuzz_LDLIBS := -lqb -lpthread

@@ -54,7 +54,7 @@ static int pass_apply(struct vsv_reader *r, size_t k, uint8_t *ram, uint8_t *scr
 			return rc;
 		off += bytes;
 	}
-	if (crc != p->data_crc)
+	if (VSV_CRC_DIFFERS(crc, p->data_crc))
 		return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "%s: RAM pass %zu: page data checksum 0x%08" PRIx32
 				    " at offset %" PRIu64 ", computed 0x%08" PRIx32, r->label, k, p->data_crc,
 				    p->data_abs + p->data_len, crc);

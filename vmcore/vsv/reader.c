@@ -34,7 +34,7 @@ int vsv_rd(struct vsv_reader *r, void *buf, size_t len, uint64_t off, const char
 static int crc_check(struct vsv_reader *r, const char *what, uint64_t off, uint32_t found, uint32_t want,
 		     struct havm_err *err)
 {
-	if (found == want)
+	if (!VSV_CRC_DIFFERS(found, want))
 		return 0;
 	return BAD("%s: %s checksum 0x%08" PRIx32 " at offset %" PRIu64 ", computed 0x%08" PRIx32, r->label, what,
 		   found, off, want);
@@ -87,7 +87,7 @@ static int read_trailer(struct vsv_reader *r, uint32_t *count, uint32_t *digest,
 	int rc = vsv_rd(r, t, sizeof(t), off, "trailer", err);
 	if (rc < 0)
 		return rc;
-	if (memcmp(t, VSV_TRL_MAGIC, 4) != 0 || vsv_rd32(t + VSV_TRL_CRC) != vsv_crc32c(0, t, VSV_TRL_CRC) ||
+	if (memcmp(t, VSV_TRL_MAGIC, 4) != 0 || VSV_CRC_DIFFERS(vsv_rd32(t + VSV_TRL_CRC), vsv_crc32c(0, t, VSV_TRL_CRC)) ||
 	    vsv_rd64(t + VSV_TRL_OFFSET) != off)
 		return BAD("%s: truncated or incomplete: no valid trailer in the last %d bytes of %" PRIu64,
 			   r->label, VSV_TRL_SIZE, r->size);
@@ -293,7 +293,7 @@ static int walk_sections(struct vsv_reader *r, uint64_t pos, uint32_t count, uin
 	}
 	if (rc < 0)
 		return rc;
-	if (r->nsecs != count || dg != digest)
+	if (r->nsecs != count || VSV_CRC_DIFFERS(dg, digest))
 		return BAD("%s: trailer says %" PRIu32 " sections with digest 0x%08" PRIx32 ", found %zu with 0x%08"
 			   PRIx32, r->label, count, digest, r->nsecs, dg);
 	return 0;
