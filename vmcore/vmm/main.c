@@ -1,15 +1,178 @@
-/* vmm — one process per running VM. */
+/* vmm — one process per running VM: `vmm run CONFIG.vmc [--control SOCK]`.
+ * The main thread runs the event loop (control socket, serial input,
+ * signals); the vCPU thread runs the guest (vcpu.c). */
 #define LOG_TAG HAVM_TAG_MAIN
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include "common/err.h"
 #include "common/log.h"
+#include "vmcore/ctl/ctl.h"
+#include "vmcore/vmm/vm.h"
 
-#include <stdio.h>
-#include <string.h>
+struct vmm {
+	struct vm vm;
+	qb_loop_t *loop;
+	struct ctl_server *ctl;
+	int exit_fd;            /* eventfd: the vCPU thread ended */
+	bool quitting;
+};
+
+static char blackbox_path[512];
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vmm run CONFIG.vmc [--restore FILE.vsv] [--control SOCKET]\n"
-		     "       vmm --version\n");
+	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET]\n"
+		     "       vmm --version\n"
+		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
+		     "21 triple fault, 22 emulator error, 2-11 errors by kind (docs/conventions.md).\n");
+}
+
+static void fatal_signal(int sig)
+{
+	havm_log_blackbox_dump(blackbox_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_fatal_handlers(const char *name, const char *control)
+{
+	if (control)
+		snprintf(blackbox_path, sizeof(blackbox_path), "%s.blackbox", control);
+	else
+		snprintf(blackbox_path, sizeof(blackbox_path), "/tmp/vmm-%s-%d.blackbox", name, getpid());
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa = { .sa_handler = fatal_signal, .sa_flags = SA_RESETHAND };
+		sigaction(sigs[i], &sa, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int control(void *opaque, const char *cmd, json_object *req, json_object *reply,
+		   struct havm_err *err)
+{
+	struct vmm *v = opaque;
+	(void)req;
+	if (!strcmp(cmd, "status")) {
+		vm_status(&v->vm, reply);
+		return 0;
+	}
+	if (!strcmp(cmd, "pause"))
+		return vm_pause(&v->vm, err);
+	if (!strcmp(cmd, "resume"))
+		return vm_resume(&v->vm, err);
+	if (!strcmp(cmd, "poweroff"))
+		return vm_poweroff(&v->vm, err);
+	if (!strcmp(cmd, "quit")) {
+		hlog(LOG_NOTICE, "vm %s: quit requested on the control socket", v->vm.cfg->name);
+		v->quitting = true;
+		vm_quit(&v->vm);
+		qb_loop_stop(v->loop);
+		return 0;
+	}
+	return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
+			    "unknown command \"%s\", expected status, pause, resume, poweroff or quit", cmd);
+}
+
+static void vcpu_exited(void *opaque)
+{
+	struct vmm *v = opaque;
+	uint64_t one = 1;
+	(void)!write(v->exit_fd, &one, sizeof(one));
+}
+
+static int32_t on_vcpu_exit(int32_t fd, int32_t revents, void *data)
+{
+	struct vmm *v = data;
+	uint64_t n;
+	(void)revents;
+	(void)!read(fd, &n, sizeof(n));
+	/* A powered-off VM keeps answering status until quit. */
+	if (v->vm.state == VM_STOPPED || v->quitting)
+		qb_loop_stop(v->loop);
+	return 0;
+}
+
+static int32_t on_term(int32_t sig, void *data)
+{
+	struct vmm *v = data;
+	hlog(LOG_NOTICE, "vm %s: signal %d, quitting", v->vm.cfg->name, sig);
+	v->quitting = true;
+	vm_quit(&v->vm);
+	qb_loop_stop(v->loop);
+	return 0;
+}
+
+static int run(const char *config, const char *control_path)
+{
+	struct havm_err err;
+	struct vmc_config *cfg = NULL;
+	struct vmm v = { .exit_fd = -1 };
+	int status;
+	if (vmc_load(config, &cfg, &err) < 0) {
+		hlog(LOG_ERR, "%s", err.msg);
+		return havm_err_exit_code(err.kind);
+	}
+	const char *sock = control_path ? control_path : cfg->control;
+	install_fatal_handlers(cfg->name, sock);
+	if (strcmp(cfg->cpu_backend, "interp") != 0) {
+		hlog(LOG_ERR, "vm %s: cpu backend \"%s\" is not built into this vmm (only interp)", cfg->name,
+		     cfg->cpu_backend);
+		vmc_free(cfg);
+		return havm_err_exit_code(HAVM_E_UNSUPPORTED);
+	}
+	v.loop = qb_loop_create();
+	v.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!v.loop || v.exit_fd < 0) {
+		hlog(LOG_ERR, "vm %s: cannot create the event loop", cfg->name);
+		status = havm_err_exit_code(HAVM_E_INTERNAL);
+		goto out_loop;
+	}
+	if (vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err) < 0) {
+		hlog(LOG_ERR, "%s", err.msg);
+		status = havm_err_exit_code(err.kind);
+		goto out_loop;
+	}
+	v.vm.on_vcpu_exit = vcpu_exited;
+	v.vm.on_vcpu_exit_opaque = &v;
+	if (sock && ctl_server_open(v.loop, sock, control, &v, &v.ctl, &err) < 0) {
+		havm_err_prefix(&err, "vm %s", cfg->name);
+		hlog(LOG_ERR, "%s", err.msg);
+		status = havm_err_exit_code(err.kind);
+		goto out_vm;
+	}
+	qb_loop_poll_add(v.loop, QB_LOOP_HIGH, v.exit_fd, POLLIN, &v, on_vcpu_exit);
+	qb_loop_signal_add(v.loop, QB_LOOP_HIGH, SIGTERM, &v, on_term, NULL);
+	qb_loop_signal_add(v.loop, QB_LOOP_HIGH, SIGINT, &v, on_term, NULL);
+	if (vm_start(&v.vm, &err) < 0) {
+		hlog(LOG_ERR, "%s", err.msg);
+		status = havm_err_exit_code(err.kind);
+		goto out_ctl;
+	}
+	qb_loop_run(v.loop);
+	status = 0;
+out_ctl:
+	ctl_server_close(v.ctl);
+out_vm:
+	vm_destroy(&v.vm);
+	if (status == 0) {
+		status = vm_exit_status(&v.vm);
+		hlog(status ? LOG_ERR : LOG_NOTICE, "vm %s: ended (%s%s%s), exit status %d", cfg->name,
+		     vm_stop_reason_name(v.vm.reason), v.vm.report[0] ? ": " : "", v.vm.report, status);
+	}
+out_loop:
+	if (v.exit_fd >= 0)
+		close(v.exit_fd);
+	if (v.loop)
+		qb_loop_destroy(v.loop);
+	vmc_free(cfg);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -22,9 +185,22 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	const char *config = NULL, *control_path = NULL;
+	bool bad = argc < 3 || strcmp(argv[1], "run") != 0;
+	for (int i = 2; i < argc && !bad; i++) {
+		if (!strcmp(argv[i], "--control") && i + 1 < argc)
+			control_path = argv[++i];
+		else if (argv[i][0] != '-' && !config)
+			config = argv[i];
+		else
+			bad = true;
+	}
+	if (bad || !config) {
+		usage(stderr);
+		return havm_err_exit_code(HAVM_E_CONFIG);
+	}
 	havm_log_init("vmm", HAVM_LOG_STDERR | HAVM_LOG_BLACKBOX, LOG_INFO);
-	usage(stderr);
-	hlog(LOG_ERR, "vmm: no machine is built into this version yet");
+	int status = run(config, control_path);
 	havm_log_fini();
-	return havm_err_exit_code(HAVM_E_UNSUPPORTED);
+	return status;
 }

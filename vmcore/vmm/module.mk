@@ -1,0 +1,4 @@
+# vmcore/vmm — the vmm program's VM object and vCPU loop (main.c is named
+# by vmcore/module.mk).
+VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c
+vmm_LDLIBS := -lpthread

@@ -1,0 +1,86 @@
+/* vmcore/vmm — one running VM inside the vmm process: the machine built
+ * from a .vmc, the vCPU thread, and the run-state machine the control
+ * socket drives.
+ *
+ * States: running <-> paused (pause/resume); running/paused -> off
+ * (poweroff: the vCPU stops, the process keeps answering status);
+ * running -> stopped (the guest stopped itself: HLT with IF=0, triple
+ * fault, or an emulator error; vmm exits with VMM_EXIT_*).
+ *
+ * Threads: vm_create/vm_destroy and the control calls run on the
+ * event-loop thread; the vCPU thread runs the guest. vm->lock guards the
+ * state and the published counters; the machine's device lock is taken
+ * first when both are needed. */
+#ifndef HAVM_VMCORE_VMM_VM_H
+#define HAVM_VMCORE_VMM_VM_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmcore/machine/pc.h"
+#include "vmcore/vmc/vmc.h"
+
+/* Exit statuses of `vmm run` when the guest stopped itself (distinct from
+ * the error-kind codes 1-11 of docs/conventions.md). */
+#define VMM_EXIT_HALTED       20   /* HLT with interrupts disabled */
+#define VMM_EXIT_TRIPLE_FAULT 21
+#define VMM_EXIT_CPU_ERROR    22
+
+#define VM_SLICE_INSNS 100000ull   /* 1 ms of guest time per run() call at most */
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_OFF, VM_STOPPED };
+enum vm_stop_reason { VM_STOP_NONE, VM_STOP_HALTED, VM_STOP_TRIPLE_FAULT, VM_STOP_CPU_ERROR,
+		      VM_STOP_POWEROFF, VM_STOP_QUIT };
+
+typedef void vm_stopped_fn(void *opaque);
+
+struct vm {
+	struct vmc_config *cfg;      /* borrowed */
+	struct pc_config pc;
+	struct machine m;
+	pthread_t vcpu;
+	bool vcpu_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vm_state state;
+	enum vm_stop_reason reason;
+	char report[HAVM_ERR_MSG_MAX];
+	bool parked;                 /* the vCPU thread is waiting in pause */
+	bool quit;
+	bool wake_pending;
+	/* Published by the vCPU thread after each slice. */
+	struct cpu_stats stats;
+	uint64_t guest_ns;
+	uint64_t resets;
+	/* Wall-clock accounting for idle throttling (CLOCK_MONOTONIC ns). */
+	uint64_t wall_start, paused_since, paused_total;
+	uint64_t guest_start;
+	vm_stopped_fn *on_vcpu_exit; /* called on the vCPU thread as it ends */
+	void *on_vcpu_exit_opaque;
+};
+
+/* Builds the machine for @cfg with the CPU backend @ops; loads the boot
+ * images. Nothing runs yet. */
+int vm_create(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, qb_loop_t *loop,
+	      struct havm_err *err) HAVM_MUST_CHECK;
+/* Starts the vCPU thread. */
+int vm_start(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+/* Stops the vCPU thread (if running) and frees the machine. */
+void vm_destroy(struct vm *vm);
+
+int vm_pause(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+int vm_resume(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+int vm_poweroff(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+/* Asks the vCPU thread to end (vm_destroy joins it). */
+void vm_quit(struct vm *vm);
+
+/* Adds state, counters and the stop report to @reply. */
+void vm_status(struct vm *vm, json_object *reply);
+
+const char *vm_state_name(enum vm_state s);
+const char *vm_stop_reason_name(enum vm_stop_reason r);
+/* The process exit status for how the VM ended. */
+int vm_exit_status(const struct vm *vm);
+
+#endif
