@@ -18,3 +18,8 @@ VHD_UNIT_TESTS := test_vhd_footer test_vhd_header test_vhd_chs test_vhd_bat test
 	test_vhd_open test_vhd_io test_vhd_create test_blk
 UNIT_TESTS += $(VHD_UNIT_TESTS)
 $(foreach t,$(VHD_UNIT_TESTS),$(eval $(t)_SRCS := tests/unit/disk/$(t).c)$(eval $(t)_LIBS := vmcore_disk common))
+
+FUZZERS += vhd_open_fuzz
+vhd_open_fuzz_SRCS := tests/fuzz/vhd_open_fuzz.c $(vmcore_disk_SRCS) common/err.c common/log.c \
+	common/fault.c common/sys.c
+vhd_open_fuzz_LDLIBS := -lqb
