@@ -41,7 +41,7 @@ struct lun {
 
 	qb_loop_t *loop;
 	qb_loop_timer_handle timer;
-	int polled_events;
+	int polled_events, polled_fd;
 	unsigned ticks;
 	bool want_reconnect;
 	struct lun_stats stats;
@@ -135,6 +135,11 @@ static int setup_context(struct lun *l, struct havm_err *err)
 	    iscsi_set_target_username_pwd(l->ctx, l->url.target_user, l->url.target_password))
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "lun %s: mutual CHAP: %s", l->name,
 				    iscsi_get_error(l->ctx));
+	const char *dbg = getenv("HAVM_ISCSI_DEBUG"); /* libiscsi's own trace, 1..10 */
+	if (dbg && atoi(dbg) > 0) {
+		iscsi_set_log_level(l->ctx, atoi(dbg));
+		iscsi_set_log_fn(l->ctx, iscsi_log_to_stderr);
+	}
 	iscsi_set_timeout(l->ctx, l->opts.timeout_s);
 	iscsi_set_reconnect_max_retries(l->ctx, l->opts.reconnect_max);
 	/* Deliberately not iscsi_set_no_ua_on_reconnect(): the UA 29/xx after a
@@ -537,6 +542,8 @@ static void guard_start(struct lun *l)
 {
 	struct guard *g = calloc(1, sizeof(*g));
 	struct havm_err e;
+	if (g)
+		g->l = l;
 	l->checking = true;
 	l->stats.checks++;
 	if (!g || guard_step(g, LUN_OP_PRIN, SCSI_PERSISTENT_RESERVE_READ_KEYS, 0, 0, guard_keys_done) < 0) {
@@ -766,8 +773,25 @@ static void update_events(struct lun *l)
 	if (!l->loop)
 		return;
 	int ev = iscsi_which_events(l->ctx);
+	int fd = iscsi_get_fd(l->ctx);
+	/* During a reconnect libiscsi 1.19 works on a new socket (another fd)
+	 * and dup2()s it over the old number only once logged in; the old fd
+	 * may be closed meanwhile (epoll then forgot it). Follow the fd. */
+	if (fd != l->polled_fd) {
+		if (l->polled_fd >= 0)
+			qb_loop_poll_del(l->loop, l->polled_fd);
+		l->polled_fd = -1;
+		if (fd >= 0 && qb_loop_poll_add(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) == 0)
+			l->polled_fd = fd;
+		l->polled_events = ev;
+		return;
+	}
 	if (ev != l->polled_events) {
-		qb_loop_poll_mod(l->loop, QB_LOOP_MED, iscsi_get_fd(l->ctx), ev, l, loop_dispatch);
+		if (qb_loop_poll_mod(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) != 0) {
+			qb_loop_poll_del(l->loop, fd);
+			if (qb_loop_poll_add(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) != 0)
+				l->polled_fd = -1;
+		}
 		l->polled_events = ev;
 	}
 }
@@ -777,12 +801,13 @@ int lun_attach(struct lun *l, qb_loop_t *loop)
 	if (l->loop)
 		return -EBUSY;
 	l->polled_events = iscsi_which_events(l->ctx);
-	int rc = qb_loop_poll_add(loop, QB_LOOP_MED, iscsi_get_fd(l->ctx), l->polled_events, l, loop_dispatch);
+	l->polled_fd = iscsi_get_fd(l->ctx);
+	int rc = qb_loop_poll_add(loop, QB_LOOP_MED, l->polled_fd, l->polled_events, l, loop_dispatch);
 	if (rc < 0)
 		return rc;
 	rc = qb_loop_timer_add(loop, QB_LOOP_MED, 1000ULL * 1000 * 1000, l, loop_timer, &l->timer);
 	if (rc < 0) {
-		qb_loop_poll_del(loop, iscsi_get_fd(l->ctx));
+		qb_loop_poll_del(loop, l->polled_fd);
 		return rc;
 	}
 	l->loop = loop;
@@ -794,7 +819,8 @@ void lun_detach(struct lun *l)
 	if (!l->loop)
 		return;
 	qb_loop_timer_del(l->loop, l->timer);
-	qb_loop_poll_del(l->loop, iscsi_get_fd(l->ctx));
+	if (l->polled_fd >= 0)
+		qb_loop_poll_del(l->loop, l->polled_fd);
 	l->loop = NULL;
 }
 
