@@ -5,8 +5,9 @@ lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/onli
 lifecycle_LDLIBS := -lquorum -lcmap -lxml2 -lqb
 
 PROGRAMS += havm
-havm_SRCS := havm/main.c havm/cli_vhd.c
-havm_LIBS := lifecycle common
+havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c))
+havm_LIBS := lifecycle vmcore_disk common
+havm_LDLIBS := -ljson-c
 
 UNIT_TESTS += test_runtime
 test_runtime_SRCS := tests/unit/havm/test_runtime.c
