@@ -113,8 +113,10 @@ static json_object *info_json(struct blk_dev *d)
 
 static void info_text(json_object *o)
 {
-	json_object_object_foreach(o, key, val)
-	{
+	struct json_object_iterator it = json_object_iter_begin(o), end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		json_object *val = json_object_iter_peek_value(&it);
 		if (json_object_is_type(val, json_type_array) || json_object_is_type(val, json_type_object))
 			printf("%-18s %s\n", key, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 		else
