@@ -2,3 +2,5 @@
 # by vmcore/module.mk).
 VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c
 vmm_LDLIBS := -lpthread
+
+INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh

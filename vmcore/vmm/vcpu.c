@@ -119,8 +119,12 @@ static void stop(struct vm *vm, enum vm_stop_reason reason, const char *what)
 	pthread_mutex_lock(&vm->lock);
 	vm->state = VM_STOPPED;
 	vm->reason = reason;
-	snprintf(vm->report, sizeof(vm->report), "%s at %04x:%08x after %llu instructions, guest time %.3f s",
-		 what, cs, eip, (unsigned long long)vm->stats.instructions, (double)vm->guest_ns / 1e9);
+	/* The CPU's own message already names the address. */
+	char where[32] = "";
+	if (!strstr(what, " at "))
+		snprintf(where, sizeof(where), " at %04x:%08x", cs, eip);
+	snprintf(vm->report, sizeof(vm->report), "%s%s after %llu instructions, guest time %.6f s", what,
+		 where, (unsigned long long)vm->stats.instructions, (double)vm->guest_ns / 1e9);
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	hlog(reason == VM_STOP_HALTED ? LOG_NOTICE : LOG_ERR, "vm %s: stopped: %s", vm->cfg->name,
