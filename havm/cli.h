@@ -14,4 +14,7 @@ struct havm_cli_cmd {
 /* havm vhd ... (cli_vhd.c) */
 int havm_cli_vhd(int argc, char **argv);
 
+/* havm vsv ... (cli_vsv.c) */
+int havm_cli_vsv(int argc, char **argv);
+
 #endif

@@ -19,6 +19,7 @@ static int cmd_help(int argc, char **argv);
 
 static const struct havm_cli_cmd commands[] = {
 	{ "vhd", havm_cli_vhd, "create, inspect, check and convert VHD disks" },
+	{ "vsv", havm_cli_vsv, "inspect and verify saved-state (.vsv) files" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

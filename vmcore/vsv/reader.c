@@ -317,8 +317,8 @@ static int check_complete(struct vsv_reader *r, struct havm_err *err)
 
 static int validate(struct vsv_reader *r, const struct vsv_machine_desc *expected, struct havm_err *err)
 {
-	uint64_t first;
-	uint32_t count, digest;
+	uint64_t first = 0;
+	uint32_t count = 0, digest = 0;
 	int rc = read_header(r, &first, err);
 	if (rc == 0)
 		rc = read_trailer(r, &count, &digest, err);
