@@ -1,41 +1,61 @@
-/* VirtualServer — the OCF resource agent ocf:havm:VirtualServer.
- * Until the lifecycle library lands (issue 9) it answers meta-data only. */
+/* VirtualServer — the OCF resource agent ocf:havm:VirtualServer: one binary
+ * dispatching on argv[1]; parameters come only from the environment. The
+ * actions live in actions.c, the OCF plumbing in env.c and ocf.c. */
 #define LOG_TAG HAVM_TAG_AGENT
+#include "agent/agent.h"
+
+#include "common/log.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#define OCF_SUCCESS 0
-#define OCF_ERR_UNIMPLEMENTED 3
+static const struct {
+	const char *name;
+	agent_action_fn fn;
+} actions[] = {
+	{ "start", agent_start },
+	{ "stop", agent_stop },
+	{ "monitor", agent_monitor },
+	{ "status", agent_monitor }, /* deprecated synonym */
+	{ "validate-all", agent_validate_all },
+	{ "migrate_to", agent_migrate_to },
+	{ "migrate_from", agent_migrate_from },
+};
 
-static const char meta_data[] =
-	"<?xml version=\"1.0\"?>\n"
-	"<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">\n"
-	"<resource-agent name=\"VirtualServer\" version=\"" HAVM_VERSION "\">\n"
-	"<version>1.1</version>\n"
-	"<longdesc lang=\"en\">Runs one havm virtual machine. Stop saves its state so the next start resumes it on any node.</longdesc>\n"
-	"<shortdesc lang=\"en\">havm virtual machine</shortdesc>\n"
-	"<parameters>\n"
-	"<parameter name=\"config\" unique=\"1\" required=\"1\">\n"
-	"<longdesc lang=\"en\">The VM's .vmc configuration (a path, or a name in the store).</longdesc>\n"
-	"<shortdesc lang=\"en\">VM configuration</shortdesc>\n"
-	"<content type=\"string\" default=\"\"/>\n"
-	"</parameter>\n"
-	"</parameters>\n"
-	"<actions>\n"
-	"<action name=\"start\" timeout=\"90s\"/>\n"
-	"<action name=\"stop\" timeout=\"90s\"/>\n"
-	"<action name=\"monitor\" depth=\"0\" timeout=\"30s\" interval=\"10s\"/>\n"
-	"<action name=\"meta-data\" timeout=\"5s\"/>\n"
-	"</actions>\n"
-	"</resource-agent>\n";
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: VirtualServer {start|stop|monitor|validate-all|meta-data|usage}\n"
+		     "Parameters come from the environment (OCF_RESKEY_config=...); see meta-data.\n");
+}
 
 int main(int argc, char **argv)
 {
 	const char *action = argc > 1 ? argv[1] : "";
+	/* meta-data and usage need no environment and must work as any user. */
 	if (strcmp(action, "meta-data") == 0) {
-		fputs(meta_data, stdout);
+		fputs(agent_metadata(), stdout);
 		return OCF_SUCCESS;
 	}
-	fprintf(stderr, "ocf-exit-reason:action '%s' is not implemented in this build\n", action);
+	if (strcmp(action, "usage") == 0 || strcmp(action, "help") == 0) {
+		usage(stdout);
+		return OCF_SUCCESS;
+	}
+	if (!*action) {
+		usage(stderr);
+		return OCF_ERR_ARGS;
+	}
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(action, actions[i].name) != 0)
+			continue;
+		havm_log_init("VirtualServer", HAVM_LOG_STDERR, LOG_INFO);
+		struct agent_env env;
+		agent_env_load(&env, action);
+		enum ocf_rc rc = actions[i].fn(&env);
+		hlog(LOG_DEBUG, "%s %s: rc %d", env.instance, action, (int)rc);
+		havm_log_fini();
+		return (int)rc;
+	}
+	agent_exit_reason("action '%s' is not implemented by VirtualServer", action);
+	usage(stderr);
 	return OCF_ERR_UNIMPLEMENTED;
 }

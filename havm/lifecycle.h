@@ -26,6 +26,7 @@
 #include "common/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The command name of vmm processes (/proc/<pid>/comm). */
@@ -86,9 +87,10 @@ int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p,
  * XML with a root element. */
 int havm_open(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
 
-/* Online: gate on quorum, take the VM's runtime lock, recover stale files of
- * a crashed vmm, then start the vmm. Succeeds at once when the VM already
- * runs here. Errors: HAVM_E_NOQUORUM, HAVM_E_BUSY (locked by something that
+/* Online: succeeds at once when the VM already runs here (even if its
+ * configuration has become unreadable); otherwise Open (if not done), gate on
+ * quorum, take the VM's runtime lock, recover stale files of a crashed vmm,
+ * then start the vmm. Errors: HAVM_E_NOQUORUM, HAVM_E_BUSY (locked by something that
  * is not a live vmm within the deadline), Open's errors.
  * STUB: starting the vmm returns HAVM_E_UNSUPPORTED until vmm's command line
  * and control protocol exist (docs/control-protocol.md); the lock is then
@@ -125,6 +127,11 @@ int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl,
  * progress) until @dl. */
 int havm_terminate(struct havm_vm *vm, const struct havm_deadline *dl,
 		   struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Finds the vmm program: $HAVM_VMM if set (it must be executable), else
+ * "vmm" in $PATH. HAVM_E_NOTFOUND when there is none (the message says where
+ * it looked). */
+int havm_vmm_path(char *buf, size_t len, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Close: frees the handle (NULL is allowed). Never stops the VM. */
 void havm_close(struct havm_vm *vm);

@@ -1,7 +1,8 @@
 # havm/ — the lifecycle library (liblifecycle: runtime directory and lock,
 # quorum gate, Open..Terminate) and the `havm` CLI over it.
 LIBRARIES += lifecycle
-lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/online.c havm/stop.c
+lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/online.c havm/stop.c \
+	havm/vmm_path.c
 lifecycle_LDLIBS := -lquorum -lcmap -lxml2 -lqb
 
 PROGRAMS += havm

@@ -42,7 +42,16 @@ int havm_online(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_
 	if (!e)
 		e = &local;
 	havm_err_clear(e);
-	int rc;
+	/* Already running here: success, whatever the configuration says now
+	 * (OCF: start of a started resource succeeds). */
+	enum havm_vm_status st;
+	int rc = havm_looksalive(vm, &st, e);
+	if (rc < 0)
+		return rc;
+	if (st == HAVM_VM_RUNNING) {
+		hlog(LOG_INFO, "vm %s: already online on this node", vm->name);
+		return 0;
+	}
 	if (!vm->opened && (rc = havm_open(vm, e)) < 0)
 		return rc;
 	struct havm_cluster_info ci;
