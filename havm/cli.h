@@ -17,4 +17,11 @@ int havm_cli_vhd(int argc, char **argv);
 /* havm vsv ... (cli_vsv.c) */
 int havm_cli_vsv(int argc, char **argv);
 
+/* havm open|online|looksalive|isalive|offline|terminate|close CONFIG
+ * (cli_lifecycle.c); argv[0] names the entry point. */
+int havm_cli_lifecycle(int argc, char **argv);
+
+/* havm cluster (cli_cluster.c) */
+int havm_cli_cluster(int argc, char **argv);
+
 #endif

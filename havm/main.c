@@ -20,6 +20,14 @@ static int cmd_help(int argc, char **argv);
 static const struct havm_cli_cmd commands[] = {
 	{ "vhd", havm_cli_vhd, "create, inspect, check and convert VHD disks" },
 	{ "vsv", havm_cli_vsv, "inspect and verify saved-state (.vsv) files" },
+	{ "open", havm_cli_lifecycle, "load and check a VM's configuration (MSCS Open)" },
+	{ "online", havm_cli_lifecycle, "start a VM on this node (quorum-gated)" },
+	{ "looksalive", havm_cli_lifecycle, "quick check: does the VM's vmm run here?" },
+	{ "isalive", havm_cli_lifecycle, "thorough check: does the VM's vmm answer?" },
+	{ "offline", havm_cli_lifecycle, "stop a VM by its stop policy (save, shutdown, poweroff)" },
+	{ "terminate", havm_cli_lifecycle, "kill a VM's vmm at once" },
+	{ "close", havm_cli_lifecycle, "release a VM handle (never stops the VM)" },
+	{ "cluster", havm_cli_cluster, "this node's cluster view: quorum, node id, name" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list the commands" },
 };

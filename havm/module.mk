@@ -6,7 +6,7 @@ lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/onli
 lifecycle_LDLIBS := -lquorum -lcmap -lxml2 -lqb
 
 PROGRAMS += havm
-havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c))
+havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/cli_lifecycle.c havm/cli_cluster.c
 havm_LIBS := lifecycle vmcore_disk common
 havm_LDLIBS := -ljson-c
 
