@@ -158,6 +158,13 @@ bed_sample_first() {
 		END { exit !f }' "$BED_DIR/sample-$1.log"
 }
 
+# bed_sample_wait RSC SINCE_MS REGEX [TIMEOUT_S=10]: bed_sample_first once
+# the sampler has caught up (it lags the cluster by up to one round).
+bed_sample_wait() {
+	bed_poll "${4:-10}" 0.2 bed_sample_first "$1" "$2" "$3" >/dev/null 2>&1 || return 1
+	bed_sample_first "$1" "$2" "$3"
+}
+
 # bed_sample_last RSC -> the most recent sample's node list.
 bed_sample_last() { tail -1 "$BED_DIR/sample-$1.log" | cut -d' ' -f2-; }
 
@@ -170,9 +177,18 @@ bed_probe_self() {
 }
 
 # bed_probe_dummy K RSC: the state file of an ocf:pacemaker:Dummy exists in
-# node K's private /run: the ground truth, also on a frozen or cut-off node.
+# node K's private /run: the ground truth, also on a cut-off node. A frozen
+# node (bed_freeze) runs nothing, so it counts as not active while frozen.
 bed_probe_dummy() {
 	local anchor
 	anchor=$(bed_anchor "$1") || return 1
-	[[ -e /proc/$anchor/root/run/Dummy-$2.state ]]
+	[[ -e /proc/$anchor/root/run/Dummy-$2.state ]] && ! bed_frozen "$1"
+}
+
+# bed_frozen K: node K is frozen (its anchor is stopped by bed_freeze).
+bed_frozen() {
+	local anchor state
+	anchor=$(bed_anchor "$1") || return 1
+	state=$(awk '{print $3}' "/proc/$anchor/stat" 2>/dev/null)
+	[[ $state == T ]]
 }
