@@ -1,4 +1,10 @@
 # fencing/ — fence agent(s) in the fence-agents protocol.
 PROGRAMS += fence_havm
-fence_havm_SRCS := fencing/main.c
-fence_havm_LIBS := common
+fence_havm_SRCS := fencing/main.c fencing/args.c fencing/metadata.c fencing/actions.c
+fence_havm_LIBS := havm_iscsi common
+
+UNIT_TESTS += test_fence_args
+test_fence_args_SRCS := tests/unit/fencing/test_args.c fencing/args.c fencing/metadata.c
+test_fence_args_LIBS := common
+
+INTEGRATION_TESTS += tests/integration/test_fence_havm.sh
