@@ -31,3 +31,5 @@ test_stop_SRCS := tests/unit/havm/test_stop.c $(HAVM_LC_TEST_HELPERS)
 test_stop_LIBS := lifecycle common
 test_online_SRCS := tests/unit/havm/test_online.c $(HAVM_LC_TEST_HELPERS)
 test_online_LIBS := lifecycle common
+
+INTEGRATION_TESTS += tests/integration/test_quorum_corosync.sh
