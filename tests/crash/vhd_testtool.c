@@ -179,8 +179,12 @@ static uint32_t last_mark(const char *log)
 	uint32_t v = 0, x;
 	if (!f)
 		return 0;
-	while (fscanf(f, "%u", &x) == 1)
-		v = x;
+	char line[64];
+	while (fgets(line, sizeof(line), f)) {
+		x = (uint32_t)strtoul(line, NULL, 10);
+		if (x)
+			v = x;
+	}
 	fclose(f);
 	return v;
 }
@@ -192,9 +196,12 @@ static int cmd_verify(const char *img, uint64_t seed, uint32_t ops, const char *
 	uint32_t mark = last_mark(log);
 	/* committed[s]: tag as of the mark; later: a bit per sector touched after. */
 	uint32_t *committed = malloc(total * sizeof(uint32_t));
-	struct op *all = malloc((size_t)ops * sizeof(*all));
-	if (!committed || !all)
+	struct op *all = calloc(ops ? ops : 1, sizeof(*all));
+	if (!committed || !all) {
+		free(committed);
+		free(all);
 		return 3;
+	}
 	for (uint64_t s = 0; s < total; s++)
 		committed[s] = parent_base ? PARENT_TAG : 0;
 	rng_state = seed;
@@ -208,8 +215,12 @@ static int cmd_verify(const char *img, uint64_t seed, uint32_t ops, const char *
 	int bad = 0;
 	for (uint64_t s = 0; s < total && bad < 5; s++) {
 		int rc = blk_read(d, s, got, 1);
-		if (rc < 0)
+		if (rc < 0) {
+			free(committed);
+			free(all);
+			(void)blk_close(d);
 			return io_fail("read", rc);
+		}
 		pattern(want, committed[s], s);
 		if (memcmp(got, want, 512) == 0)
 			continue;
@@ -251,10 +262,16 @@ static int cmd_fill(const char *img)
 	return rc ? io_fail("fill", rc) : crc ? io_fail("close", crc) : 0;
 }
 
+static uint32_t num(const char *s)
+{
+	return (uint32_t)strtoul(s, NULL, 10);
+}
+
 int main(int argc, char **argv)
 {
-	if (getenv("VHD_TESTTOOL_ALIGN"))
-		align = (uint32_t)atoi(getenv("VHD_TESTTOOL_ALIGN"));
+	const char *al = getenv("VHD_TESTTOOL_ALIGN");
+	if (al)
+		align = (uint32_t)strtoul(al, NULL, 10);
 	if (align < 1 || align > 8)
 		align = 1;
 	if (argc == 4 && strcmp(argv[1], "import") == 0)
@@ -262,10 +279,10 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "export") == 0)
 		return cmd_export(argv[2], argv[3]);
 	if (argc == 7 && strcmp(argv[1], "write") == 0)
-		return cmd_write(argv[2], strtoull(argv[3], NULL, 0), (uint32_t)atoi(argv[4]),
-				 (uint32_t)atoi(argv[5]), argv[6]);
+		return cmd_write(argv[2], strtoull(argv[3], NULL, 0), num(argv[4]),
+				 num(argv[5]), argv[6]);
 	if (argc == 7 && strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argv[2], strtoull(argv[3], NULL, 0), (uint32_t)atoi(argv[4]), argv[5],
+		return cmd_verify(argv[2], strtoull(argv[3], NULL, 0), num(argv[4]), argv[5],
 				  strcmp(argv[6], "parent") == 0);
 	if (argc == 3 && strcmp(argv[1], "fill") == 0)
 		return cmd_fill(argv[2]);

@@ -93,10 +93,10 @@ static int chain_push(struct vhd_chain *chain, struct blk_dev *d, struct havm_er
 static int open_on(struct blk_backend *be, unsigned flags, struct vhd_chain *chain,
 		   struct blk_dev **out, struct havm_err *err)
 {
-	struct blk_dev *d;
+	struct blk_dev *d = NULL;
 	int rc = dev_load(be, flags, &d, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !d)
+		return rc < 0 ? rc : -EINVAL;
 	rc = chain_push(chain, d, err);
 	if (rc == 0 && d->fmt == BLK_FMT_VHD_DIFF && !(flags & BLK_O_NO_PARENT))
 		rc = vhd_parent_open(&d->vhd, chain, err);
@@ -136,10 +136,10 @@ int blk_open_backend(struct blk_backend *be, unsigned flags, struct blk_dev **ou
 int blk_open_backend_parent(struct blk_backend *be, struct blk_dev *parent, unsigned flags,
 			    struct blk_dev **out, struct havm_err *err)
 {
-	struct blk_dev *d;
+	struct blk_dev *d = NULL;
 	int rc = dev_load(be, flags, &d, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !d)
+		return rc < 0 ? rc : -EINVAL;
 	if (d->fmt != BLK_FMT_VHD_DIFF) {
 		dev_free(d);
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: not a differencing disk, it takes no parent",

@@ -132,7 +132,7 @@ int vhd_bat_load(struct vhd_image *img, struct havm_err *err)
 	img->bitmap_bytes = ((img->spb + 7) / 8 + 511) & ~511u;
 	uint64_t padded = (bat_bytes + 511) & ~(uint64_t)511;
 	uint8_t *raw = malloc(padded);
-	img->bat = malloc(padded);
+	img->bat = calloc(1, padded);
 	img->bat_dirty = calloc(padded / 512, 1);
 	if (!raw || !img->bat || !img->bat_dirty) {
 		free(raw);

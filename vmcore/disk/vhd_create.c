@@ -260,7 +260,7 @@ static int create_on(struct blk_backend *be, const struct vhd_create_opts *in, s
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
 				    "block size %u: expected a power of two from 4096 to %u (2 MiB is the default"
 				    " and what every reader takes)", o.block_size, VHD_MAX_BLOCK_SIZE);
-	uint64_t final;
+	uint64_t final = 0;
 	int rc = pick_size(&o, size, &final, err);
 	if (rc < 0)
 		return rc;

@@ -209,14 +209,17 @@ static int parent_is_zero(struct vhd_image *img, uint64_t sector, uint32_t n)
 {
 	if (img->footer.type != VHD_TYPE_DIFF)
 		return 1;
-	uint8_t *tmp = malloc((size_t)n * 512);
-	if (!tmp)
-		return -ENOMEM;
-	int rc = parent_read(img, sector, tmp, n);
-	if (rc == 0)
-		rc = is_zero(tmp, (size_t)n * 512);
-	free(tmp);
-	return rc;
+	uint8_t tmp[64 * 512];
+	while (n > 0) {
+		uint32_t k = n < 64 ? n : 64;
+		int rc = parent_read(img, sector, tmp, k);
+		if (rc < 0)
+			return rc;
+		if (!is_zero(tmp, (size_t)k * 512))
+			return 0;
+		sector += k, n -= k;
+	}
+	return 1;
 }
 
 static int write_in_block(struct vhd_image *img, uint32_t blk, uint32_t sib, const uint8_t *buf, uint32_t n,

@@ -110,6 +110,9 @@ int vhd_utf16_decode(const uint8_t *in, size_t len, int big_endian, char *out, s
 int vhd_locator_read(struct vhd_image *img, int i, char *out, size_t cap)
 {
 	const struct vhd_locator *l = &img->hdr.loc[i];
+	if (cap == 0)
+		return -ENAMETOOLONG;
+	out[0] = '\0';
 	if (l->code == VHD_PLAT_NONE || l->data_len == 0 || l->data_len > 65536)
 		return -ENOENT;
 	if (l->data_offset + l->data_len > img->file_size)
