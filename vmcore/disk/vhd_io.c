@@ -164,6 +164,9 @@ static int alloc_block(struct vhd_image *img, uint32_t blk)
 		 * footer, whatever step a crash interrupts. */
 		uint8_t raw[VHD_FOOTER_SIZE];
 		struct vhd_footer f = img->footer;
+		int64_t old_end = img->be->ops->size(img->be);
+		if (old_end < 0)
+			return (int)old_end;
 		if (HAVM_FAULT("vhd.alloc_footer"))
 			return -EIO;
 		vhd_footer_encode(&f, raw);
@@ -171,8 +174,14 @@ static int alloc_block(struct vhd_image *img, uint32_t blk)
 		if (rc < 0)
 			return rc;
 		img->footer_off = end;
-		if (!(img->be->caps & BLK_BE_CAP_ZERO_GROW))
+		if (!(img->be->caps & BLK_BE_CAP_ZERO_GROW)) {
 			rc = zero_fill(img, start + img->bitmap_bytes, img->hdr.block_size);
+		} else if (old_end > (int64_t)(start + img->bitmap_bytes)) {
+			/* Junk past an unusable tail footer (opened via the copy
+			 * at 0) may lie where the new data goes: zero it. */
+			uint64_t d0 = start + img->bitmap_bytes;
+			rc = zero_fill(img, d0, ((uint64_t)old_end < end ? (uint64_t)old_end : end) - d0);
+		}
 	} else {
 		/* Fixed-size store (LUN region): the footer stays at its end and
 		 * the free space may hold old data, so zero the new block. */

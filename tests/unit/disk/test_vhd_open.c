@@ -191,6 +191,41 @@ static void test_vhd_open_bad_tail_footer_falls_back_to_copy(void **state)
 	timg_rmdir(dir);
 }
 
+static void test_vhd_open_copy_footer_then_write_repairs_the_tail(void **state)
+{
+	(void)state;
+	char *dir = timg_tmpdir(), *p = dynamic_file(dir, "d.vhd", 0x11);
+	/* A tail footer overwritten by junk (not zeros), e.g. a torn write. */
+	FILE *f = fopen(p, "r+b");
+	fseek(f, -512, SEEK_END);
+	for (int i = 0; i < 512; i++)
+		fputc(0xE7, f);
+	fclose(f);
+	struct blk_dev *d;
+	struct havm_err e;
+	assert_int_equal(blk_open(p, BLK_O_RDWR, &d, &e), 0);
+	assert_int_equal(vhd_image_footer_source(blk_vhd(d)), VHD_FOOTER_COPY);
+	uint8_t s[512];
+	memset(s, 0x22, sizeof(s));
+	assert_int_equal(blk_write(d, 4096, s, 1), 0); /* block 1: a new block */
+	assert_int_equal(blk_close(d), 0);
+	assert_int_equal(blk_open(p, 0, &d, &e), 0);
+	assert_int_equal(vhd_image_footer_source(blk_vhd(d)), VHD_FOOTER_TAIL);
+	for (uint64_t k = 4096; k < 4096 + 8; k++) {
+		assert_int_equal(blk_read(d, k, s, 1), 0);
+		assert_int_equal(s[0], k == 4096 ? 0x22 : 0); /* never the junk */
+	}
+	assert_int_equal(blk_read(d, 3, s, 1), 0);
+	assert_int_equal(s[0], 0x11);
+	assert_int_equal(blk_close(d), 0);
+	struct vhd_check_report r;
+	assert_int_equal(vhd_check(p, 0, &r, &e), 0);
+	assert_int_equal(r.errors, 0);
+	vhd_check_report_free(&r);
+	free(p);
+	timg_rmdir(dir);
+}
+
 static void file_bytes(const char *p, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(p, "rb");
@@ -297,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_vhd_open_locators_in_any_slot_and_w2ku_only),
 		cmocka_unit_test(test_vhd_open_511_byte_footer),
 		cmocka_unit_test(test_vhd_open_bad_tail_footer_falls_back_to_copy),
+		cmocka_unit_test(test_vhd_open_copy_footer_then_write_repairs_the_tail),
 		cmocka_unit_test(test_vhd_open_both_footers_bad_names_field_and_writes_nothing),
 		cmocka_unit_test(test_vhd_open_truncated_file_is_a_clear_error),
 		cmocka_unit_test(test_vhd_open_missing_and_mismatched_parent),
