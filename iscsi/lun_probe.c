@@ -10,12 +10,17 @@
  *     keys | reservation | register KEY | unregister | reserve KEY [TYPE]
  *     release KEY [TYPE] | clear KEY | preempt OWN VICTIM [abort] | check KEY
  *     writeloop FIRST_LBA COUNT INTERVAL_MS   (with -k: guard on, registers first)
+ *     vhd OFFSET LENGTH   (a dynamic VHD in that byte region via blk_iscsi:
+ *                          create, write sectors 0..7 = 0xa1 and 5000..5007 =
+ *                          0xb2, close, reopen read-only, verify)
  * Exit status: 0, or the havm_err kind's exit code (docs/conventions.md). */
 #define LOG_TAG HAVM_TAG_ISCSI
 #include "common/log.h"
+#include "iscsi/blk_iscsi.h"
 #include "iscsi/lun.h"
 #include "iscsi/lun_sync.h"
 #include "iscsi/pr.h"
+#include "vmcore/disk/vhd.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -143,6 +148,52 @@ static int writeloop(struct lun *l, uint64_t key, int argc, char **argv, struct 
 	return 0;
 }
 
+/* ---- a VHD inside a LUN region (blk_iscsi) ------------------------------- */
+
+static int vhd_region(struct lun *l, int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	uint64_t off = num(argv[0]), len = num(argv[1]);
+	struct havm_err e;
+	struct blk_backend *be;
+	if (blk_backend_iscsi_open(l, off, len, BLK_O_RDWR, 0, &be, &e) < 0)
+		return fail(&e);
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 8u << 20 };
+	uint64_t final;
+	if (vhd_create_backend(be, &o, NULL, &final, &e) < 0) {
+		blk_backend_close(be);
+		return fail(&e);
+	}
+	struct blk_dev *d;
+	if (blk_open_backend(be, BLK_O_RDWR, &d, &e) < 0) {
+		blk_backend_close(be);
+		return fail(&e);
+	}
+	uint8_t a[8 * 512], b[8 * 512], r[8 * 512];
+	memset(a, 0xa1, sizeof(a));
+	memset(b, 0xb2, sizeof(b));
+	int rc = blk_write(d, 0, a, 8);
+	if (rc == 0)
+		rc = blk_write(d, 5000, b, 8);
+	if (rc == 0)
+		rc = blk_flush(d);
+	int crc = blk_close(d);
+	if (rc < 0 || crc < 0) {
+		fprintf(stderr, "lun_probe: vhd write/flush/close failed: %s\n", strerror(-(rc < 0 ? rc : crc)));
+		return 4;
+	}
+	if (blk_backend_iscsi_open(l, off, len, 0, 0, &be, &e) < 0 || blk_open_backend(be, 0, &d, &e) < 0)
+		return fail(&e);
+	int ok = blk_read(d, 0, r, 8) == 0 && memcmp(r, a, sizeof(r)) == 0;
+	ok = ok && blk_read(d, 5000, r, 8) == 0 && memcmp(r, b, sizeof(r)) == 0;
+	ok = ok && blk_read(d, 100, r, 8) == 0 && r[0] == 0 && memcmp(r, r + 1, sizeof(r) - 1) == 0;
+	printf("vhd %s format=%s size=%llu\n", ok ? "ok" : "MISMATCH", blk_format_name(blk_format(d)),
+	       (unsigned long long)blk_size(d));
+	blk_close(d);
+	return ok ? 0 : 1;
+}
+
 /* ---- blocking commands ----------------------------------------------------- */
 
 static int run_cmd(struct lun *l, const char *cmd, uint64_t key, int argc, char **argv)
@@ -189,6 +240,8 @@ static int run_cmd(struct lun *l, const char *cmd, uint64_t key, int argc, char 
 	}
 	if (strcmp(cmd, "flush") == 0)
 		return lun_flush_sync(l, &e) < 0 ? fail(&e) : 0;
+	if (strcmp(cmd, "vhd") == 0)
+		return vhd_region(l, argc, argv);
 	if (strcmp(cmd, "keys") == 0) {
 		struct pr_keys ks;
 		if (pr_read_keys(l, &ks, &e) < 0)

@@ -1,13 +1,14 @@
 # iscsi/ — libiscsi block backend, SCSI-3 persistent reservations, the VM store.
 LIBRARIES += havm_iscsi
-havm_iscsi_SRCS := iscsi/url.c iscsi/sense.c iscsi/lun.c iscsi/lun_sync.c iscsi/pr.c iscsi/pr_key.c
+havm_iscsi_SRCS := iscsi/url.c iscsi/sense.c iscsi/lun.c iscsi/lun_sync.c iscsi/pr.c iscsi/pr_key.c \
+	iscsi/blk_iscsi.c
 havm_iscsi_LDLIBS := -liscsi -lcmap -lcorosync_common -lnettle -lqb
 
 # lun_probe: a small diagnostic and test tool over the LUN and PR calls
 # (integration tests drive it; not installed).
 PROGRAMS += lun_probe
 lun_probe_SRCS := iscsi/lun_probe.c
-lun_probe_LIBS := havm_iscsi common
+lun_probe_LIBS := havm_iscsi vmcore_disk common
 
 UNIT_TESTS += test_url test_sense test_pr_key
 test_url_SRCS := tests/unit/iscsi/test_url.c

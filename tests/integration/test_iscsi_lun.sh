@@ -51,6 +51,23 @@ port=$(tgtd_free_port)
 out=$($P -i $ini "iscsi://127.0.0.1:$port/iqn.2024-01.test:disk0/1" info 2>&1); rc=$?
 check "an unreachable portal is an io error saying 'Connection refused'" test $rc -eq 4 -a -n "$(grep 'Connection refused' <<<"$out")"
 
+# A dynamic VHD inside a LUN region through the block-layer backend
+# (iscsi/blk_iscsi.c); qemu-img reads the region back as the oracle.
+out=$($P -i $ini "$url" vhd 1048576 6291456 2>&1)
+check_eq "a dynamic VHD is created, written and re-read in a LUN region" "vhd ok format=vhd-dynamic size=8390656" "$out"
+dd if="$file" bs=1M skip=1 count=6 of="$scratch/region.vhd" status=none
+if command -v qemu-img >/dev/null; then
+	check "qemu-img reads the region as a VPC image" qemu-img info -f vpc "$scratch/region.vhd"
+	qemu-img convert -f vpc -O raw "$scratch/region.vhd" "$scratch/region.raw"
+	check_eq "qemu-img sees sector 5000 written through iSCSI" " b2 b2 b2 b2" "$(od -An -tx1 -j $((5000 * 512)) -N 4 "$scratch/region.raw")"
+	check_eq "... and sector 0" " a1 a1 a1 a1" "$(od -An -tx1 -N 4 "$scratch/region.raw")"
+else
+	skip "qemu-img oracle" "qemu-utils not installed"
+fi
+check_eq "the byte before the region is untouched" "uniform 0x00" "$($P -i $ini "$url" read 2047 1)"
+out=$($P -i $ini "$url" vhd 1000 4096 2>&1); rc=$?
+check "a misaligned region is refused (exit 2) with the reason" test $rc -eq 2 -a -n "$(grep 'aligned' <<<"$out")"
+
 curl=$(tgtd_url 2 1)
 out=$($P -i $ini "$curl" info 2>&1); rc=$?
 check "CHAP target without credentials: login refused (exit 2)" test $rc -eq 2 -a -n "$(grep -i 'authentication failure' <<<"$out")"
