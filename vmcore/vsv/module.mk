@@ -26,3 +26,8 @@ vsv_fuzz_LDLIBS := -lqb -lpthread
 havm_SRCS += havm/cli_vsv.c
 havm_LIBS += vmcore_vsv
 INTEGRATION_TESTS += tests/integration/test_vsv_cli.sh
+
+BENCHES += bench_vsv
+bench_vsv_SRCS := tests/bench/vsv_bench.c
+bench_vsv_LIBS := vmcore_vsv common
+BENCH_SCRIPTS += tests/bench/vsv.sh

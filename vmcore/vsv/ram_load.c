@@ -10,10 +10,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/log.h"
 
 #define CHUNK (8u << 20)  /* bytes per read: large enough to stream, small enough to interleave the CRC */
+#define MAP_MIN_PAGES 64  /* smaller runs are read: bounds the mappings (vm.max_map_count) to RAM / 256 KiB */
 
 /* Reads @len bytes at @off into @dst (NULL: into @scratch, for verify),
  * continuing *crc. */
@@ -31,6 +33,35 @@ static int read_data(struct vsv_reader *r, uint8_t *dst, uint8_t *scratch, uint6
 			dst += n;
 		off += n;
 		len -= n;
+	}
+	return 0;
+}
+
+/* Pass 0's data runs mapped copy-on-write from the file (runs of at least
+ * MAP_MIN_PAGES; shorter ones are read): every run starts at a page-aligned
+ * file offset because the data area is 4 KiB aligned and runs are whole
+ * pages. Pass 0's data CRC is not checked on this path (see vsv.h). */
+static int pass_map(struct vsv_reader *r, uint8_t *ram, struct havm_err *err)
+{
+	const struct vsv_pass *p = &r->passes[0];
+	uint64_t off = p->data_abs;
+	uint32_t unused = 0;
+	for (size_t i = 0; i < p->nruns; i++) {
+		const struct vsv_run *run = &p->runs[i];
+		if (run->flags & VSV_RUN_ZERO)
+			continue;
+		size_t bytes = (size_t)run->pages * VSV_PAGE_SIZE;
+		uint8_t *at = ram + run->first * VSV_PAGE_SIZE;
+		if (run->pages < MAP_MIN_PAGES) {
+			int rc = read_data(r, at, NULL, bytes, off, &unused, err);
+			if (rc < 0)
+				return rc;
+		} else if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, r->fd, (off_t)off) ==
+			   MAP_FAILED) {
+			return havm_err_set(err, HAVM_E_IO, -errno, "%s: mapping RAM pages at file offset %" PRIu64
+					    ": %s", r->label, off, strerror(errno));
+		}
+		off += bytes;
 	}
 	return 0;
 }
@@ -66,7 +97,16 @@ int vsv_ram_load(struct vsv_reader *r, uint8_t *ram, uint64_t size, unsigned fla
 	if (size != r->desc.ram_size)
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: RAM of %" PRIu64 " bytes given, the state "
 				    "holds %" PRIu64, r->label, size, r->desc.ram_size);
-	for (size_t k = 0; k < r->npasses; k++) {
+	size_t k = 0;
+	if ((flags & VSV_RAM_MAP) && r->fd >= 0 && r->npasses && (uintptr_t)ram % VSV_PAGE_SIZE == 0) {
+		int rc = pass_map(r, ram, err);
+		if (rc < 0)
+			return rc;
+		k = 1;
+	}
+	if (flags & VSV_RAM_MAP)
+		flags |= VSV_RAM_ZEROED;
+	for (; k < r->npasses; k++) {
 		int rc = pass_apply(r, k, ram, NULL, flags, err);
 		if (rc < 0)
 			return rc;

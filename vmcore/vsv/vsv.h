@@ -204,12 +204,25 @@ int vsv_reader_section(const struct vsv_reader *r, const char *name, uint32_t in
 		       struct havm_err *err) HAVM_MUST_CHECK;
 
 #define VSV_RAM_ZEROED 1u  /* @ram is known to be all zero (fresh mmap) */
+#define VSV_RAM_MAP 2u     /* map pass 0's page data from the file (see below) */
 
 /* Loads every RAM pass in order into @ram (@size = the description's RAM
  * size), with large sequential reads straight into @ram, checking each
  * pass's data CRC32C. With VSV_RAM_ZEROED, zero runs of the first pass are
  * not touched (a fresh anonymous mmap stays unpopulated there). On error
- * @ram holds a partial image and must not be run. */
+ * @ram holds a partial image and must not be run.
+ *
+ * VSV_RAM_MAP (file readers, @ram page aligned and owned by an mmap of the
+ * caller; implies VSV_RAM_ZEROED): pass 0's data runs of 64 pages or more
+ * are mapped copy-on-write from the file (MAP_PRIVATE | MAP_FIXED) instead
+ * of read (shorter runs are read, which bounds the number of mappings),
+ * so restore time no longer grows with RAM: pages load on first touch, as
+ * in Firecracker. The price: pass 0's page data is not checksummed before
+ * the guest runs (everything else is); run vsv_reader_verify() beforehand
+ * or alongside when that matters. The mapping keeps the file's inode
+ * alive; since writers replace a .vsv by rename, never in place, the mapped
+ * bytes cannot change underneath. Falls back to reading when the reader is
+ * not a file or @ram is not page aligned. */
 int vsv_ram_load(struct vsv_reader *r, uint8_t *ram, uint64_t size, unsigned flags,
 		 struct havm_err *err) HAVM_MUST_CHECK;
 

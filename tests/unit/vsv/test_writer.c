@@ -175,6 +175,64 @@ static void test_zero_pages_of_fresh_ram_are_not_touched(void **state)
 	vsv_reader_close(r);
 }
 
+static void test_mapped_load_is_copy_on_write_and_equal(void **state)
+{
+	(void)state;
+	struct havm_err e;
+	assert_int_equal(save(6, 2, &e), 0);
+	struct vsv_machine_desc d;
+	tu_desc(&d);
+	struct vsv_reader *r;
+	assert_int_equal(vsv_reader_open(path, &d, &r, &e), 0);
+	uint8_t *ram = mmap(NULL, TU_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(ram != MAP_FAILED);
+	assert_int_equal(vsv_ram_load(r, ram, TU_RAM_SIZE, VSV_RAM_MAP, &e), 0);
+	vsv_reader_close(r);  /* the mapping outlives the reader */
+	uint8_t *want = malloc(TU_RAM_SIZE);
+	tu_ram(want, TU_RAM_SIZE, 6);
+	assert_memory_equal(ram, want, TU_RAM_SIZE);
+	/* the guest writes every page: the file must not change */
+	memset(ram, 0xee, TU_RAM_SIZE);
+	assert_null(check(6));
+	munmap(ram, TU_RAM_SIZE);
+	/* memory readers fall back to reading */
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	uint8_t *bytes = malloc((size_t)st.st_size);
+	assert_int_equal(fread(bytes, 1, (size_t)st.st_size, f), (size_t)st.st_size);
+	fclose(f);
+	assert_int_equal(vsv_reader_open_mem(bytes, (size_t)st.st_size, "mem", &d, &r, &e), 0);
+	uint8_t *got = calloc(1, TU_RAM_SIZE);
+	assert_int_equal(vsv_ram_load(r, got, TU_RAM_SIZE, VSV_RAM_MAP, &e), 0);
+	assert_memory_equal(got, want, TU_RAM_SIZE);
+	vsv_reader_close(r);
+	free(got);
+	free(bytes);
+	free(want);
+	/* long runs (>= 64 pages) are the ones actually mapped */
+	struct vsv_machine_desc big;
+	memset(&big, 0, sizeof(big));
+	big.ram_size = 1u << 20;
+	uint8_t *src = malloc(big.ram_size);
+	for (size_t i = 0; i < big.ram_size; i++)
+		src[i] = (uint8_t)(i * 13 + i / 4096 + 1);
+	memset(src + 100 * 4096, 0, 4096);  /* splits it: runs of 100 and 155 pages */
+	struct vsv_writer *w;
+	assert_int_equal(vsv_writer_open(path, &big, &w, &e), 0);
+	assert_int_equal(vsv_ram_pass(w, src, big.ram_size, NULL, &e), 256);
+	assert_int_equal(vsv_writer_commit(w, &e), 0);
+	assert_int_equal(vsv_reader_open(path, &big, &r, &e), 0);
+	ram = mmap(NULL, big.ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_int_equal(vsv_ram_load(r, ram, big.ram_size, VSV_RAM_MAP, &e), 0);
+	vsv_reader_close(r);
+	unlink(path);  /* the mapping keeps the inode */
+	assert_memory_equal(ram, src, big.ram_size);
+	memset(ram, 0, big.ram_size);
+	munmap(ram, big.ram_size);
+	free(src);
+}
+
 /* An injected failure at every step of a save: the save reports it and
  * the previous file stays whole — or, after the rename, the new one is. */
 static void test_failure_at_every_step_keeps_previous_file(void **state)
@@ -322,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_round_trip_leaves_no_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_passes_override_earlier_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_pages_of_fresh_ram_are_not_touched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mapped_load_is_copy_on_write_and_equal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_every_step_keeps_previous_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_or_rename_failure_reports_and_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misuse_is_refused_and_sticky, setup, teardown),
