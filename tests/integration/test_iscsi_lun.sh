@@ -57,7 +57,7 @@ out=$($P -i $ini "$url" vhd 1048576 6291456 2>&1)
 check_eq "a dynamic VHD is created, written and re-read in a LUN region" "vhd ok format=vhd-dynamic size=8390656" "$out"
 dd if="$file" bs=1M skip=1 count=6 of="$scratch/region.vhd" status=none
 if command -v qemu-img >/dev/null; then
-	check "qemu-img reads the region as a VPC image" qemu-img info -f vpc "$scratch/region.vhd"
+	check "qemu-img reads the region as a VPC image" sh -c 'qemu-img info -f vpc "$1" >/dev/null' sh "$scratch/region.vhd"
 	qemu-img convert -f vpc -O raw "$scratch/region.vhd" "$scratch/region.raw"
 	check_eq "qemu-img sees sector 5000 written through iSCSI" " b2 b2 b2 b2" "$(od -An -tx1 -j $((5000 * 512)) -N 4 "$scratch/region.raw")"
 	check_eq "... and sector 0" " a1 a1 a1 a1" "$(od -An -tx1 -N 4 "$scratch/region.raw")"

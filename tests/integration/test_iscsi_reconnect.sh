@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A target-side session drop in the middle of back-to-back FUA writes: the
+# Path faults under a guarded writer.
+# 1. A target-side session drop in the middle of back-to-back FUA writes: the
 # writer reconnects (libiscsi), sees UNIT ATTENTION 29/xx, finds its key
 # still registered, re-registers the new I_T nexus and replaces the stale
 # one, and finishes; every acknowledged record is on the target's disk.
+# 2. A frozen target: command timeout, reconnect, the same guard path.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
 P=$HAVM_BIN/lun_probe
@@ -46,4 +48,26 @@ check "the acknowledged list is not empty" test -s "$scratch/want"
 missing=$(diff "$scratch/want" "$scratch/disk" | grep -c '^<')
 check_eq "no acknowledged write is missing from the target's disk" 0 "$missing"
 check_eq "the disk holds exactly the acknowledged records, in order" "" "$(diff "$scratch/want" "$scratch/disk")"
+
+# A frozen target (SIGSTOP: the TCP connection stays up, nothing answers):
+# the in-flight write times out after 2 s (-t 2), the LUN reconnects itself,
+# and once the target thaws the write is re-issued and the writer goes on.
+M=300
+$P -t 2 -i $B -k $KB "$url" writeloop 5000 $M 20 >"$scratch/f.out" 2>"$scratch/f.err" &
+fpid=$!
+at_exit "kill $fpid 2>/dev/null"
+for ((i = 0; i < 100; i++)); do grep -q '^ack 20$' "$scratch/f.out" && break; sleep 0.1; done
+kill -STOP "$TGTD_PID"
+sleep 5
+kill -CONT "$TGTD_PID"
+for ((i = 0; i < 600; i++)); do kill -0 $fpid 2>/dev/null || break; sleep 0.1; done
+wait $fpid; rc=$?
+check_eq "the writer survives a 5 s freeze of the target and finishes" 0 $rc
+stats=$(grep '^stats' "$scratch/f.out")
+diag "$stats"
+check "the command timeout made the LUN reconnect" grep -q 'reconnects=[1-9]' <<<"$stats"
+check "... and the guard re-registered the new nexus" grep -q 'reregistered=[1-9]' <<<"$stats"
+dd if="$file" bs=512 skip=5000 count=$M status=none | tr -d '\0' | awk 'NR % 16 == 1' >"$scratch/disk2"
+sed -n 's/^ack \([0-9]*\)$/\1/p' "$scratch/f.out" | while read -r seq; do printf 'havm seq %020d\n' "$seq"; done >"$scratch/want2"
+check_eq "all $M records acknowledged and on disk in order" "$M|" "$(wc -l <"$scratch/want2")|$(diff "$scratch/want2" "$scratch/disk2")"
 done_testing
