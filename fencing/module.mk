@@ -8,3 +8,6 @@ test_fence_args_SRCS := tests/unit/fencing/test_args.c fencing/args.c fencing/me
 test_fence_args_LIBS := common
 
 INTEGRATION_TESTS += tests/integration/test_fence_havm.sh
+
+FUZZERS += fence_args_fuzz
+fence_args_fuzz_SRCS := tests/fuzz/fence_args_fuzz.c fencing/args.c

@@ -20,3 +20,6 @@ test_pr_key_LIBS := havm_iscsi common
 
 INTEGRATION_TESTS += tests/integration/test_iscsi_lun.sh tests/integration/test_iscsi_pr.sh \
 	tests/integration/test_iscsi_reconnect.sh
+
+FUZZERS += lun_url_fuzz
+lun_url_fuzz_SRCS := tests/fuzz/lun_url_fuzz.c iscsi/url.c common/err.c
