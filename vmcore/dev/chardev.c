@@ -215,7 +215,7 @@ void chardev_close(struct chardev *cd)
 		close(cd->listen_fd);
 		unlink(cd->path);
 	}
-	if (cd->dropped_in || cd->dropped_out)
+	if (cd->kind != CHARDEV_NONE && (cd->dropped_in || cd->dropped_out))
 		hlog(LOG_INFO, "serial %s: dropped %llu input and %llu output bytes",
 		     chardev_kind_name(cd->kind), (unsigned long long)cd->dropped_in,
 		     (unsigned long long)cd->dropped_out);

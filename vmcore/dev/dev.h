@@ -12,6 +12,7 @@
 #ifndef HAVM_VMCORE_DEV_DEV_H
 #define HAVM_VMCORE_DEV_DEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,17 @@ struct uart_params {
 	struct chardev_config chardev;
 };
 
+/* A virtio-blk-pci disk. */
+struct vblk_params {
+	uint8_t devfn;         /* PCI slot << 3 */
+	uint8_t irq;           /* ISA line for INTA (level-triggered) */
+	uint16_t io_base;      /* BAR0 as "firmware" assigns it */
+	bool readonly;
+	bool vhd;              /* the file must be a VHD; otherwise raw */
+	char path[4096];
+	char serial[16];       /* GET_ID answer after "havm-" */
+};
+
 extern const struct dev_ops pic_dev_ops;      /* 8259A pair + ELCR */
 extern const struct dev_ops pit_dev_ops;      /* 8254 + port 0x61 */
 extern const struct dev_ops cmos_dev_ops;     /* MC146818 RTC + NVRAM */
@@ -51,6 +63,7 @@ extern const struct dev_ops i8042_dev_ops;    /* keyboard controller: probe + re
 extern const struct dev_ops port92_dev_ops;   /* system control port A */
 extern const struct dev_ops port80_dev_ops;   /* POST / io_delay port */
 extern const struct dev_ops pci_host_dev_ops; /* 0xCF8/0xCFC, host + ISA bridge */
+extern const struct dev_ops virtio_blk_dev_ops; /* virtio-blk-pci, legacy interface */
 
 /* PIC entry points the machine uses. */
 struct pic;

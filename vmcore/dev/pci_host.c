@@ -1,7 +1,9 @@
 /* vmcore/dev — PCI configuration mechanism #1 (0xCF8 address, 0xCFC-0xCFF
  * data) with bus 0 holding an i440FX-style host bridge (00:00.0, 8086:1237)
- * and a PIIX3-style ISA bridge (00:01.0, 8086:7000). Absent functions read
- * as all-ones. Only the command/status and latency bytes are writable. */
+ * and a PIIX3-style ISA bridge (00:01.0, 8086:7000), plus the functions
+ * devices add (pci.h). Absent functions read as all-ones. Writable bits
+ * follow a per-byte mask: command, latency, interrupt line, and BAR0 of
+ * added functions (so a driver can size and move it). */
 #define LOG_TAG HAVM_TAG_DEV
 #include <errno.h>
 #include <stdlib.h>
@@ -9,106 +11,199 @@
 
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
+#include "vmcore/dev/pci.h"
 #include "vmcore/machine/machine.h"
 
-#define NFUNCS 2
+struct pci_func_state {
+	uint8_t config[256];
+	uint8_t wmask[256];
+	uint8_t devfn, present;
+	uint8_t reserved[6];
+};
 
 struct pci_host_state {
 	uint32_t address;                /* last value written to 0xCF8 */
 	uint32_t reserved;
-	uint8_t config[NFUNCS][256];     /* devfn 0 (host) and 8 (ISA bridge) */
+	struct pci_func_state f[PCI_MAX_FUNCS];
 };
 
 struct pci_host {
 	struct pci_host_state s;
 	struct machine *m;
+	pci_bar_fn *bar_cb[PCI_MAX_FUNCS];
+	void *bar_dev[PCI_MAX_FUNCS];
+	uint32_t bar_size[PCI_MAX_FUNCS];
 };
 
-static const uint8_t devfns[NFUNCS] = { 0x00, 0x08 };
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 
-static int func_index(uint32_t addr)
+static int func_index(const struct pci_host *h, uint32_t addr)
 {
 	if (!(addr & 0x80000000u) || ((addr >> 16) & 0xff) != 0)
 		return -1;
 	uint8_t devfn = (uint8_t)(addr >> 8);
-	for (int i = 0; i < NFUNCS; i++)
-		if (devfns[i] == devfn)
+	for (int i = 0; i < PCI_MAX_FUNCS; i++)
+		if (h->s.f[i].present && h->s.f[i].devfn == devfn)
 			return i;
 	return -1;
 }
 
-static uint8_t write_mask(unsigned reg)
+/* Tells the owner of function @i where BAR0 decodes now. */
+static void bar_update(struct pci_host *h, int i)
 {
-	switch (reg) {
-	case 0x04: return 0x47;   /* command: I/O, memory, master, parity */
-	case 0x05: return 0x01;
-	case 0x0d: return 0xff;   /* latency timer */
-	default: return 0;
-	}
+	if (!h->bar_cb[i])
+		return;
+	const uint8_t *c = h->s.f[i].config;
+	uint16_t base = (uint16_t)((c[0x10] | c[0x11] << 8) & ~(h->bar_size[i] - 1) & 0xfffc);
+	bool on = (c[0x04] & 0x01) && base != 0;
+	h->bar_cb[i](h->bar_dev[i], on, base);
 }
 
 static uint32_t addr_read(void *dev, uint32_t off, unsigned size)
 {
-	struct pci_host *h = dev;
 	(void)off, (void)size;
-	return h->s.address;
+	return ((struct pci_host *)dev)->s.address;
 }
 
 static void addr_write(void *dev, uint32_t off, unsigned size, uint32_t v)
 {
-	struct pci_host *h = dev;
 	(void)off, (void)size;
-	h->s.address = v & 0x80fffffcu;
+	((struct pci_host *)dev)->s.address = v & 0x80fffffcu;
 }
 
 static uint32_t data_read(void *dev, uint32_t off, unsigned size)
 {
 	struct pci_host *h = dev;
-	int f = func_index(h->s.address);
+	int f = func_index(h, h->s.address);
 	if (f < 0)
 		return 0xffffffffu;
 	unsigned reg = (h->s.address & 0xfc) + off;
 	uint32_t v = 0;
 	for (unsigned i = 0; i < size && reg + i < 256; i++)
-		v |= (uint32_t)h->s.config[f][reg + i] << (8 * i);
+		v |= (uint32_t)h->s.f[f].config[reg + i] << (8 * i);
 	return v;
 }
 
 static void data_write(void *dev, uint32_t off, unsigned size, uint32_t v)
 {
 	struct pci_host *h = dev;
-	int f = func_index(h->s.address);
+	int f = func_index(h, h->s.address);
 	if (f < 0)
 		return;
 	unsigned reg = (h->s.address & 0xfc) + off;
+	bool bar_touched = false;
 	for (unsigned i = 0; i < size && reg + i < 256; i++) {
-		uint8_t mask = write_mask(reg + i);
-		uint8_t *b = &h->s.config[f][reg + i];
+		uint8_t mask = h->s.f[f].wmask[reg + i];
+		uint8_t *b = &h->s.f[f].config[reg + i];
 		*b = (uint8_t)((*b & ~mask) | ((v >> (8 * i)) & mask));
+		bar_touched |= reg + i == 0x04 || (reg + i >= 0x10 && reg + i < 0x14);
 	}
+	if (bar_touched)
+		bar_update(h, f);
 }
 
 static const struct io_ops addr_ops = { "pci-addr", IO_W32, addr_read, addr_write };
 static const struct io_ops data_ops = { "pci-data", IO_WALL, data_read, data_write };
 
-static void set_ids(uint8_t *c, uint16_t vendor, uint16_t device, uint8_t class, uint8_t subclass,
-		    uint8_t header)
+static int free_slot(struct pci_host *h, uint8_t devfn, int *slot)
 {
-	memset(c, 0, 256);
-	c[0] = (uint8_t)vendor, c[1] = (uint8_t)(vendor >> 8);
-	c[2] = (uint8_t)device, c[3] = (uint8_t)(device >> 8);
-	c[4] = 0x07;                 /* I/O, memory, bus master */
-	c[6] = 0x00, c[7] = 0x02;    /* status: medium DEVSEL */
-	c[0x0a] = subclass, c[0x0b] = class;
+	*slot = -1;
+	for (int i = 0; i < PCI_MAX_FUNCS; i++) {
+		if (h->s.f[i].present && h->s.f[i].devfn == devfn)
+			return -EBUSY;
+		if (!h->s.f[i].present && *slot < 0)
+			*slot = i;
+	}
+	return *slot < 0 ? -ENOSPC : 0;
+}
+
+static void fill_func(struct pci_func_state *fs, const struct pci_func_info *in, uint8_t header)
+{
+	uint8_t *c = fs->config, *w = fs->wmask;
+	memset(fs, 0, sizeof(*fs));
+	fs->present = 1;
+	fs->devfn = in->devfn;
+	put16(c + 0x00, in->vendor);
+	put16(c + 0x02, in->device);
+	c[0x04] = in->io_bar_size ? 0x05 : 0x07;   /* "firmware" enabled decoding and mastering */
+	c[0x07] = 0x02;                            /* status: medium DEVSEL */
+	c[0x08] = in->revision;
+	c[0x09] = in->prog_if;
+	c[0x0a] = in->subclass;
+	c[0x0b] = in->class_code;
 	c[0x0e] = header;
+	put16(c + 0x2c, in->subsys_vendor);
+	put16(c + 0x2e, in->subsys);
+	c[0x3c] = in->irq_pin ? in->irq_line : 0;
+	c[0x3d] = in->irq_pin;
+	w[0x04] = 0x47;
+	w[0x05] = 0x01;
+	w[0x0d] = 0xff;
+	w[0x3c] = 0xff;
+	if (in->io_bar_size) {
+		put16(c + 0x10, (uint16_t)(in->io_bar_addr | 0x1));
+		uint32_t m = ~(in->io_bar_size - 1) & 0xfffc;
+		w[0x10] = (uint8_t)m;
+		w[0x11] = (uint8_t)(m >> 8);
+	}
+}
+
+struct pci_host *pci_host_of(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nrealized; i++)
+		if (m->devs[i].ops == &pci_host_dev_ops)
+			return m->devs[i].dev;
+	return NULL;
+}
+
+int pci_add_func(struct pci_host *h, const struct pci_func_info *info, pci_bar_fn *bar_cb,
+		 void *dev, struct havm_err *err)
+{
+	int slot, rc = free_slot(h, info->devfn, &slot);
+	if (rc < 0)
+		return havm_err_set(err, HAVM_E_CONFIG, rc, "pci: function %02x.%x %s", info->devfn >> 3,
+				    info->devfn & 7, rc == -EBUSY ? "is taken" : "does not fit, the bus is full");
+	if (info->io_bar_size && (info->io_bar_size & (info->io_bar_size - 1) || info->io_bar_size < 4 ||
+				  info->io_bar_addr & (info->io_bar_size - 1)))
+		return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "pci: BAR0 size %u at 0x%x is not aligned",
+				    info->io_bar_size, info->io_bar_addr);
+	fill_func(&h->s.f[slot], info, 0x00);
+	h->bar_cb[slot] = bar_cb;
+	h->bar_dev[slot] = dev;
+	h->bar_size[slot] = info->io_bar_size;
+	bar_update(h, slot);
+	return 0;
+}
+
+void pci_remove_func(struct pci_host *h, uint8_t devfn)
+{
+	for (int i = 0; i < PCI_MAX_FUNCS; i++) {
+		if (h->s.f[i].present && h->s.f[i].devfn == devfn) {
+			if (h->bar_cb[i])
+				h->bar_cb[i](h->bar_dev[i], false, 0);
+			memset(&h->s.f[i], 0, sizeof(h->s.f[i]));
+			h->bar_cb[i] = NULL;
+			h->bar_dev[i] = NULL;
+			h->bar_size[i] = 0;
+		}
+	}
 }
 
 static void pci_host_reset(void *dev)
 {
 	struct pci_host *h = dev;
 	h->s.address = 0;
-	set_ids(h->s.config[0], 0x8086, 0x1237, 0x06, 0x00, 0x00);         /* host bridge */
-	set_ids(h->s.config[1], 0x8086, 0x7000, 0x06, 0x01, 0x80);         /* ISA bridge, multi-function */
+	/* Added functions keep their firmware assignment; the two bridges are
+	 * (re)built here. */
+	static const struct pci_func_info host = { .devfn = 0x00, .vendor = 0x8086, .device = 0x1237,
+						   .class_code = 0x06, .subclass = 0x00, .revision = 0x02 };
+	static const struct pci_func_info isa = { .devfn = 0x08, .vendor = 0x8086, .device = 0x7000,
+						  .class_code = 0x06, .subclass = 0x01 };
+	fill_func(&h->s.f[0], &host, 0x00);
+	fill_func(&h->s.f[1], &isa, 0x80);   /* multi-function */
+	for (int i = 2; i < PCI_MAX_FUNCS; i++)
+		if (h->s.f[i].present)
+			bar_update(h, i);
 }
 
 static void pci_host_unrealize(void *dev)
@@ -149,16 +244,26 @@ static void pci_host_save(void *dev, void *buf)
 static int pci_host_load(void *dev, const void *buf, size_t size, struct havm_err *err)
 {
 	struct pci_host *h = dev;
-	if (size != sizeof(h->s))
+	struct pci_host_state s;
+	if (size != sizeof(s))
 		return havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "pci: state is %zu bytes, expected %zu",
-				    size, sizeof(h->s));
-	memcpy(&h->s, buf, sizeof(h->s));
+				    size, sizeof(s));
+	memcpy(&s, buf, sizeof(s));
+	for (int i = 0; i < PCI_MAX_FUNCS; i++)
+		if (s.f[i].present != h->s.f[i].present || (s.f[i].present && s.f[i].devfn != h->s.f[i].devfn))
+			return havm_err_set(err, HAVM_E_FORMAT, -EINVAL,
+					    "pci: slot %d holds function 0x%02x in the state, 0x%02x in this machine",
+					    i, s.f[i].devfn, h->s.f[i].devfn);
+	h->s = s;
+	for (int i = 0; i < PCI_MAX_FUNCS; i++)
+		if (h->s.f[i].present)
+			bar_update(h, i);
 	return 0;
 }
 
 const struct dev_ops pci_host_dev_ops = {
 	.name = "pci-host",
-	.state_version = 1,
+	.state_version = 2,
 	.state_size = sizeof(struct pci_host_state),
 	.realize = pci_host_realize,
 	.reset = pci_host_reset,

@@ -304,6 +304,8 @@ static void pic_reset(void *dev)
 	/* IRQ 0, 1, 2, 8 and 13 are always edge on PIIX. */
 	p->s.chip[0].elcr_mask = 0xf8;
 	p->s.chip[1].elcr_mask = 0xde;
+	p->s.chip[0].elcr = (uint8_t)p->m->elcr_level & 0xf8;
+	p->s.chip[1].elcr = (uint8_t)(p->m->elcr_level >> 8) & 0xde;
 	p->out = 0;
 	if (p->m->cpu && p->m->cpu_ops)
 		p->m->cpu_ops->set_irq(p->m->cpu, 0);

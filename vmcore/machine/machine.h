@@ -59,6 +59,7 @@ struct machine {
 	void (*wake)(void *opaque);        /* wakes an idle vCPU loop; may be NULL */
 	void *wake_opaque;
 	struct cmos_params cmos_params;    /* board parameters the CMOS borrows */
+	uint16_t elcr_level;               /* ISA lines the PIC treats as level at reset */
 };
 
 /* Allocates @size bytes of zeroed guest RAM with mmap (so a restore can

@@ -8,8 +8,8 @@ vmcore_machine_LDLIBS := -lpthread
 
 UNIT_TESTS += test_io test_vclock test_boot
 test_io_SRCS := tests/unit/machine/test_io.c
-test_io_LIBS := vmcore_machine vmcore_dev common
+test_io_LIBS := vmcore_machine vmcore_dev vmcore_disk common
 test_vclock_SRCS := tests/unit/machine/test_vclock.c
-test_vclock_LIBS := vmcore_machine vmcore_dev common
+test_vclock_LIBS := vmcore_machine vmcore_dev vmcore_disk common
 test_boot_SRCS := tests/unit/machine/test_boot.c
-test_boot_LIBS := vmcore_machine vmcore_dev common
+test_boot_LIBS := vmcore_machine vmcore_dev vmcore_disk common

@@ -38,6 +38,8 @@ static int describe_board(struct machine *m, const struct pc_config *cfg,
 	rc |= add_dev(m, &port92_dev_ops, NULL);
 	rc |= add_dev(m, &port80_dev_ops, NULL);
 	rc |= add_dev(m, &pci_host_dev_ops, NULL);
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		rc |= add_dev(m, &virtio_blk_dev_ops, &cfg->disk[i]);
 	return rc;
 }
 
@@ -92,6 +94,9 @@ int pc_init(struct machine *m, const struct pc_config *cfg, struct havm_err *err
 		if (rc < 0)
 			goto fail_ram;
 	}
+	/* PCI interrupt lines are level-triggered, as a BIOS would set ELCR. */
+	for (unsigned i = 0; i < cfg->ndisks && i < PC_MAX_DISKS; i++)
+		m->elcr_level |= (uint16_t)(1u << (cfg->disk[i].irq & 15));
 	m->cmos_params = (struct cmos_params){ .ram_size = cfg->ram_size, .host_time = cfg->rtc_time };
 	if (describe_board(m, cfg, &m->cmos_params) < 0) {
 		rc = havm_err_set(err, HAVM_E_INTERNAL, -ENOSPC, "machine: more than %d devices",

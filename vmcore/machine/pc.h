@@ -9,6 +9,7 @@
 #include "vmcore/machine/machine.h"
 
 #define PC_MAX_UARTS 4
+#define PC_MAX_DISKS 4
 
 struct pc_config {
 	uint32_t ram_size;
@@ -16,6 +17,8 @@ struct pc_config {
 	qb_loop_t *loop;                    /* chardev input; may be NULL */
 	struct uart_params uart[PC_MAX_UARTS];
 	unsigned nuarts;
+	struct vblk_params disk[PC_MAX_DISKS];   /* virtio-blk-pci, after the PCI host */
+	unsigned ndisks;
 	int64_t rtc_time;                   /* 0 = host time now */
 	uint64_t insn_hz;                   /* 0 = VCLOCK_INSN_HZ */
 };

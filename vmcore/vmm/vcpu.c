@@ -25,13 +25,19 @@ void vm_wake(void *opaque)
 static void publish(struct vm *vm)
 {
 	struct cpu_stats st;
+	struct cpu_state cs;
 	vm->m.cpu_ops->get_stats(vm->m.cpu, &st);
+	bool have_regs = vm->m.cpu_ops->get_state(vm->m.cpu, &cs) == 0;
 	pthread_mutex_lock(&vm->m.lock);
 	uint64_t now = machine_now(&vm->m);
 	pthread_mutex_unlock(&vm->m.lock);
 	pthread_mutex_lock(&vm->lock);
 	vm->stats = st;
 	vm->guest_ns = now;
+	if (have_regs) {
+		vm->cs = cs.seg[CPU_SEG_CS].selector;
+		vm->eip = cs.eip;
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
 

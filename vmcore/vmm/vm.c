@@ -84,6 +84,28 @@ static void fill_uarts(struct pc_config *pc, const struct vmc_config *cfg)
 	}
 }
 
+/* Disks become virtio-blk-pci functions 00:02.0.. with BARs from 0xC000 and
+ * INTA on IRQ 11 and 10 alternately, as a BIOS would assign them. */
+static int fill_disks(struct pc_config *pc, const struct vmc_config *cfg, struct havm_err *err)
+{
+	for (unsigned i = 0; i < cfg->ndisks && i < PC_MAX_DISKS; i++) {
+		const struct vmc_disk *d = &cfg->disks[i];
+		if (!d->path)
+			return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
+					    "disk %u: store region \"%s\" needs the VM store, not available to vmm run yet",
+					    i, d->store);
+		struct vblk_params *p = &pc->disk[pc->ndisks++];
+		p->devfn = (uint8_t)((2 + i) << 3);
+		p->irq = (i % 2) ? 10 : 11;
+		p->io_base = (uint16_t)(0xc000 + 0x40 * i);
+		p->readonly = d->readonly;
+		p->vhd = d->format == VMC_DISK_VHD;
+		snprintf(p->path, sizeof(p->path), "%s", d->path);
+		snprintf(p->serial, sizeof(p->serial), "vd%c", 'a' + i);
+	}
+	return 0;
+}
+
 int vm_load_guest(struct vm *vm, struct havm_err *err)
 {
 	struct cpu_state st;
@@ -120,7 +142,10 @@ int vm_create(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, 
 	vm->pc.cpu_ops = ops;
 	vm->pc.loop = loop;
 	fill_uarts(&vm->pc, cfg);
-	int rc = pc_init(&vm->m, &vm->pc, err);
+	int rc = fill_disks(&vm->pc, cfg, err);
+	if (rc < 0)
+		goto fail;
+	rc = pc_init(&vm->m, &vm->pc, err);
 	if (rc < 0)
 		goto fail;
 	vm->m.wake = vm_wake;
@@ -274,6 +299,9 @@ void vm_status(struct vm *vm, json_object *reply)
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
 	json_object_object_add(reply, "instructions", u64(vm->stats.instructions));
 	json_object_object_add(reply, "guest_time_ns", u64(vm->guest_ns));
+	char pc[16];
+	snprintf(pc, sizeof(pc), "%04x:%08x", vm->cs, vm->eip);
+	json_object_object_add(reply, "pc", json_object_new_string(pc));
 	if (vm->reason != VM_STOP_NONE) {
 		json_object_object_add(reply, "stop_reason", json_object_new_string(vm_stop_reason_name(vm->reason)));
 		json_object_object_add(reply, "report", json_object_new_string(vm->report));

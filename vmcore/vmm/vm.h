@@ -52,6 +52,8 @@ struct vm {
 	/* Published by the vCPU thread after each slice. */
 	struct cpu_stats stats;
 	uint64_t guest_ns;
+	uint16_t cs;                 /* where the guest was at the last publish */
+	uint32_t eip;
 	uint64_t resets;
 	/* Wall-clock accounting for idle throttling (CLOCK_MONOTONIC ns). */
 	uint64_t wall_start, paused_since, paused_total;

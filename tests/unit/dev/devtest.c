@@ -36,6 +36,19 @@ void devtest_init(struct devtest *t, unsigned nuarts, const char *serial_path, i
 	t->m.clock.insns_opaque = t;
 }
 
+void devtest_init_cfg(struct devtest *t, const struct pc_config *cfg)
+{
+	struct havm_err err;
+	memset(t, 0, sizeof(*t));
+	t->cfg = *cfg;
+	if (!t->cfg.ram_size)
+		t->cfg.ram_size = 4u << 20;
+	if (pc_init(&t->m, &t->cfg, &err) < 0)
+		fail_msg("pc_init: %s", err.msg);
+	t->m.clock.insns = fake_insns;
+	t->m.clock.insns_opaque = t;
+}
+
 void devtest_fini(struct devtest *t)
 {
 	pc_fini(&t->m);

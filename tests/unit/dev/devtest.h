@@ -16,6 +16,8 @@ struct devtest {
 /* Builds the board with @nuarts UARTs (COM1.. at 0x3f8, 0x2f8) writing to
  * @serial_path files (NULL: no backend), RTC at @rtc_time. Asserts on failure. */
 void devtest_init(struct devtest *t, unsigned nuarts, const char *serial_path, int64_t rtc_time);
+/* Builds the board from @cfg (copied into t->cfg; ram_size 0 = 4 MiB). */
+void devtest_init_cfg(struct devtest *t, const struct pc_config *cfg);
 void devtest_fini(struct devtest *t);
 
 /* Advances guest time by @ns and fires due timers. */
