@@ -21,6 +21,14 @@ irq0_stub:
 	popl %eax
 	iret
 
+	.globl eoi_stub
+eoi_stub:
+	pushl %eax
+	movb $0x20, %al
+	outb %al, $0x20
+	popl %eax
+	iret
+
 	.globl ignore_stub
 ignore_stub:
 	iret

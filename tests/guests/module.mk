@@ -1,13 +1,13 @@
 # tests/guests — freestanding i386 guests built into flat binaries that
 # the VMM loads at 1 MiB (<boot><image> in examples/*.vmc). The host cannot
 # run them; only our VM does.
-GUEST_BINS := ticker halt triple
+GUEST_BINS := ticker halt triple echo
 GUESTS += $(patsubst %,build/guests/%.bin,$(GUEST_BINS))
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -static -fno-pic -fno-pie -no-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -O2 -Wall -Wextra -Werror \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-build/guests/%.elf: tests/guests/%.c tests/guests/entry.S tests/guests/guest.h tests/guests/guest.ld
+build/guests/%.elf: tests/guests/%.c tests/guests/entry.S tests/guests/guest.h tests/guests/idt.h tests/guests/guest.ld
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -T tests/guests/guest.ld -o $@ tests/guests/entry.S $<
 

@@ -90,6 +90,26 @@ ctl '{"cmd":"quit"}' >/dev/null
 wait $vmm_pid
 check_eq "quit after poweroff: exit 0" 0 "$?"
 
+# --- interactive serial console over a unix socket -------------------------------
+if [[ -f $HAVM_TOP/build/guests/echo.bin ]]; then
+	cat >"$scratch/echo.vmc" <<EOV
+<vm name="echo"><memory>4</memory><boot><image>$HAVM_TOP/build/guests/echo.bin</image></boot>
+<serial port="com1" backend="socket" path="$scratch/echo.serial"/></vm>
+EOV
+	start_vmm "$scratch/echo.vmc" "$scratch/echo.out" "$scratch/echo.err"
+	wait_for 20 test -S "$scratch/echo.serial"
+	check "echo: serial socket is mode 0600" test "$(stat -c %a "$scratch/echo.serial")" = 600
+	got=$( (printf 'hello world'; sleep 2) | timeout 20 socat -t 1 - "UNIX-CONNECT:$scratch/echo.serial")
+	check_eq "echo: input reaches the guest by IRQ and comes back by THRE interrupts" "HELLO WORLD" "$got"
+	r=$(ctl '{"cmd":"status"}')
+	check "echo: the guest took interrupts" test "$(field irq_acks "$r")" -ge 2
+	ctl '{"cmd":"quit"}' >/dev/null
+	wait $vmm_pid
+	check_eq "echo: quit exits 0" 0 "$?"
+else
+	skip "echo guest" "build/guests/echo.bin not built"
+fi
+
 # --- the halt guest -------------------------------------------------------------
 timeout 30 "$vmm" run "$halt" >"$scratch/halt.serial" 2>"$scratch/halt.err" </dev/null
 check_eq "halt guest: exit status 20" 20 "$?"
