@@ -110,6 +110,16 @@ else
 	skip "echo guest" "build/guests/echo.bin not built"
 fi
 
+# --- the blackbox on a fatal signal ---------------------------------------------------
+start_vmm "$ticker" "$scratch/serial3" "$scratch/vmm3.err"
+wait_for 20 tick_at_least "$scratch/serial3" 1
+kill -ABRT $vmm_pid
+wait $vmm_pid
+check "SIGABRT: vmm dies by the signal" test "$?" -gt 128
+check "SIGABRT: the blackbox is written beside the control socket" test -s "$sock.blackbox"
+check "SIGABRT: the blackbox holds the log" grep -aq 'vm %s: running' "$sock.blackbox"
+rm -f "$sock" "$sock.blackbox"
+
 # --- the halt guest -------------------------------------------------------------
 timeout 30 "$vmm" run "$halt" >"$scratch/halt.serial" 2>"$scratch/halt.err" </dev/null
 check_eq "halt guest: exit status 20" 20 "$?"
