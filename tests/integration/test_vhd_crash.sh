@@ -7,7 +7,10 @@
 # (sectors written after it may hold the old or the new data, nothing else).
 # Run for a dynamic disk and for a differencing disk over a filled parent.
 source "$(dirname "$0")/../lib/tap.sh"
-havm=$HAVM_BIN/havm tool=$HAVM_BIN/vhd_testtool
+# Private copies: a rebuild elsewhere in the tree must not swap binaries
+# under a long-running loop.
+cp "$HAVM_BIN/havm" "$HAVM_BIN/vhd_testtool" "$scratch/"
+havm=$scratch/havm tool=$scratch/vhd_testtool
 OPS=40 EVERY=8 SEED=11 MAXN=2000
 
 crash_loop() { # name pristine-image base(zero|parent)

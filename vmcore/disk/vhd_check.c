@@ -135,8 +135,11 @@ static void check_space(const struct vhd_image *img, struct vhd_check_report *r)
 	uint64_t total = img->bitmap_bytes + (uint64_t)img->hdr.block_size, cur = img->meta_end, leak = 0;
 	for (uint32_t i = 0; i <= n; i++) {
 		uint64_t start = i < n ? (uint64_t)s[i] * 512 : img->footer_off;
-		if (start > cur && start - cur >= 4096)
-			leak += start - cur; /* alignment padding is not a leak */
+		/* Alignment padding is not a leak, nor the free space before
+		 * the footer of a fixed-size store (block device, LUN). */
+		int tail_free = i == n && !(img->be->caps & BLK_BE_CAP_RESIZE);
+		if (start > cur && start - cur >= 4096 && !tail_free)
+			leak += start - cur;
 		if (i < n)
 			cur = start + total;
 	}
