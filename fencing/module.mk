@@ -7,7 +7,7 @@ UNIT_TESTS += test_fence_args
 test_fence_args_SRCS := tests/unit/fencing/test_args.c fencing/args.c fencing/metadata.c
 test_fence_args_LIBS := common
 
-INTEGRATION_TESTS += tests/integration/test_fence_havm.sh
+INTEGRATION_TESTS += tests/integration/test_fence_havm.sh tests/integration/test_fence_corosync.sh
 
 FUZZERS += fence_args_fuzz
 fence_args_fuzz_SRCS := tests/fuzz/fence_args_fuzz.c fencing/args.c
