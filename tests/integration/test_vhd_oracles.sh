@@ -5,7 +5,8 @@
 # libvhdi pitfalls (reference note 2.2): chain writes are whole 4 KiB
 # clusters (VHD_TESTTOOL_ALIGN=8) and pyvhdi reads are block-aligned.
 source "$(dirname "$0")/../lib/tap.sh"
-havm=$HAVM_BIN/havm tool=$HAVM_BIN/vhd_testtool
+cp "$HAVM_BIN/havm" "$HAVM_BIN/vhd_testtool" "$scratch/" # immune to rebuilds mid-run
+havm=$scratch/havm tool=$scratch/vhd_testtool
 for t in qemu-img vhdiinfo; do
 	command -v $t >/dev/null || { skip "oracles" "$t missing (make deps)"; done_testing; exit; }
 done
