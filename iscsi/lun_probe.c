@@ -3,7 +3,7 @@
  * at a LUN. Blocking calls, except `writeloop`, which runs the real
  * asynchronous path inside a qb_loop (NOP keep-alive, reconnect, guard).
  *
- *   lun_probe [-i IQN] [-k KEY] [-t TIMEOUT] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...
+ *   lun_probe [-i IQN] [-k KEY] [-t TIMEOUT] [-n NOP_INTERVAL] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...
  * Commands joined by "+" run in order on one session (one I_T nexus), which
  * is what PR registrations are tied to; the first failure stops the run.
  *     info | read LBA N | write LBA N BYTE [fua] | flush
@@ -138,9 +138,10 @@ static int writeloop(struct lun *l, uint64_t key, int argc, char **argv, struct 
 	lun_detach(l);
 	struct lun_stats st;
 	lun_get_stats(l, &st);
-	printf("stats writes=%llu retries=%llu checks=%llu reregistered=%llu reconnects=%llu\n",
+	printf("stats writes=%llu retries=%llu checks=%llu reregistered=%llu reconnects=%llu nops=%llu\n",
 	       (unsigned long long)st.writes, (unsigned long long)st.retries, (unsigned long long)st.checks,
-	       (unsigned long long)st.reregistered, (unsigned long long)st.reconnects);
+	       (unsigned long long)st.reregistered, (unsigned long long)st.reconnects,
+	       (unsigned long long)st.nops_sent);
 	qb_loop_destroy(w.loop);
 	free(w.buf);
 	if (w.rc < 0)
@@ -305,10 +306,11 @@ int main(int argc, char **argv)
 	struct havm_err e;
 	static const struct option lo[] = {
 		{ "initiator", required_argument, NULL, 'i' }, { "key", required_argument, NULL, 'k' },
-		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "timeout", required_argument, NULL, 't' }, { "nop-interval", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+i:k:t:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:k:t:n:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.initiator = optarg; break;
 		case 'k':
@@ -316,6 +318,7 @@ int main(int argc, char **argv)
 				return fail(&e);
 			break;
 		case 't': o.timeout_s = atoi(optarg); break;
+		case 'n': o.nop_interval_s = atoi(optarg); break;
 		default: return usage();
 		}
 	}

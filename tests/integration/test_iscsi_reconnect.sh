@@ -5,6 +5,7 @@
 # still registered, re-registers the new I_T nexus and replaces the stale
 # one, and finishes; every acknowledged record is on the target's disk.
 # 2. A frozen target: command timeout, reconnect, the same guard path.
+# 3. A frozen target under an idle session: the NOP-Out keep-alive notices.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
 P=$HAVM_BIN/lun_probe
@@ -70,4 +71,22 @@ check "... and the guard re-registered the new nexus" grep -q 'reregistered=[1-9
 dd if="$file" bs=512 skip=5000 count=$M status=none | tr -d '\0' | awk 'NR % 16 == 1' >"$scratch/disk2"
 sed -n 's/^ack \([0-9]*\)$/\1/p' "$scratch/f.out" | while read -r seq; do printf 'havm seq %020d\n' "$seq"; done >"$scratch/want2"
 check_eq "all $M records acknowledged and on disk in order" "$M|" "$(wc -l <"$scratch/want2")|$(diff "$scratch/want2" "$scratch/disk2")"
+
+# An idle session on a frozen target: no command in flight and no command
+# timeout (-t 0), so only the NOP-Out keep-alive (every second here, -n 1)
+# can notice; after 3 unanswered NOPs the LUN reconnects by itself.
+$P -t 0 -n 1 -i $B -k $KB "$url" writeloop 6000 2 9000 >"$scratch/n.out" 2>"$scratch/n.err" &
+npid=$!
+at_exit "kill $npid 2>/dev/null"
+for ((i = 0; i < 100; i++)); do grep -q '^ack 0$' "$scratch/n.out" && break; sleep 0.1; done
+kill -STOP "$TGTD_PID"
+sleep 6
+kill -CONT "$TGTD_PID"
+for ((i = 0; i < 300; i++)); do kill -0 $npid 2>/dev/null || break; sleep 0.1; done
+wait $npid; rc=$?
+check_eq "the idle writer survives and writes its second record" "0|2" "$rc|$(grep -c '^ack' "$scratch/n.out")"
+check "3 unanswered NOP-Outs were noticed" grep -q "3 NOP-Outs unanswered" "$scratch/n.err"
+stats=$(grep '^stats' "$scratch/n.out")
+diag "$stats"
+check "... and made the LUN reconnect" grep -q 'reconnects=[1-9]' <<<"$stats"
 done_testing
