@@ -128,10 +128,10 @@ static const char *const seg_names[] = { "es", "cs", "ss", "ds", "fs", "gs", "tr
 int vsv_cpu_decode(const void *buf, size_t len, uint32_t version, struct cpu_state *st, struct havm_err *err)
 {
 	if (version != 1)
-		return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "cpu section version %" PRIu32
+		return VSV_ERR(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "cpu section version %" PRIu32
 				    ", this build reads 1", version);
 	if (len != VSV_CPU_V1_SIZE)
-		return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "cpu section is %zu bytes, version 1 has %d",
+		return VSV_ERR(err, HAVM_E_FORMAT, -EBADMSG, "cpu section is %zu bytes, version 1 has %d",
 				    len, VSV_CPU_V1_SIZE);
 	struct cpu_state s;
 	memset(&s, 0, sizeof(s));
@@ -165,16 +165,16 @@ int vsv_cpu_decode(const void *buf, size_t len, uint32_t version, struct cpu_sta
 	s.irq_shadow = vsv_get_u8(&d);
 	s.nmi_pending = vsv_get_u8(&d);
 	if (vsv_dec_finish(&d) < 0)
-		return havm_err_set(err, HAVM_E_INTERNAL, -EBADMSG, "cpu section decoder out of step with its size");
+		return VSV_ERR(err, HAVM_E_INTERNAL, -EBADMSG, "cpu section decoder out of step with its size");
 	for (int i = 0; i < CPU_SEG_COUNT + 2; i++) {
 		const struct cpu_segment *sg = i < CPU_SEG_COUNT ? &s.seg[i] : i == CPU_SEG_COUNT ? &s.tr : &s.ldtr;
 		const char *bad = check_seg(sg);
 		if (bad)
-			return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "cpu section: segment %s has an invalid %s",
+			return VSV_ERR(err, HAVM_E_FORMAT, -EBADMSG, "cpu section: segment %s has an invalid %s",
 					    seg_names[i], bad);
 	}
 	if ((s.halted | s.irq_shadow | s.nmi_pending) > 1)
-		return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "cpu section: halted/irq_shadow/nmi_pending "
+		return VSV_ERR(err, HAVM_E_FORMAT, -EBADMSG, "cpu section: halted/irq_shadow/nmi_pending "
 				    "must be 0 or 1");
 	*st = s;
 	return 0;
@@ -186,7 +186,7 @@ int vsv_cpu_save(struct vsv_writer *w, uint32_t instance, const struct cpu_state
 	vsv_enc_init(&e);
 	int rc = vsv_cpu_encode(&e, st);
 	if (rc < 0)
-		rc = havm_err_set(err, HAVM_E_IO, rc, "cpu %" PRIu32 ": out of memory", instance);
+		rc = VSV_ERR(err, HAVM_E_IO, rc, "cpu %" PRIu32 ": out of memory", instance);
 	if (rc == 0)
 		rc = vsv_section_begin(w, VSV_CPU_SECTION, instance, VSV_CPU_VERSION, err);
 	if (rc == 0 && (rc = vsv_section_write(w, e.buf, e.len)) < 0)

@@ -126,24 +126,24 @@ static int disk_find(const struct vsv_machine_desc *d, const char *slot)
 int vsv_desc_check(const struct vsv_machine_desc *d, struct havm_err *err)
 {
 	if (d->ram_size % VSV_PAGE_SIZE)
-		return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "machine description: RAM size %" PRIu64
+		return VSV_ERR(err, HAVM_E_INTERNAL, -EINVAL, "machine description: RAM size %" PRIu64
 				    " is not a multiple of %u", d->ram_size, VSV_PAGE_SIZE);
 	if (strnlen(d->cpu_model, VSV_MODEL_MAX) == VSV_MODEL_MAX)
-		return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "machine description: CPU model too long");
+		return VSV_ERR(err, HAVM_E_INTERNAL, -EINVAL, "machine description: CPU model too long");
 	if (d->device_count > VSV_MAX_DEVICES || d->disk_count > VSV_MAX_DISKS)
-		return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "machine description: %" PRIu32
+		return VSV_ERR(err, HAVM_E_INTERNAL, -EINVAL, "machine description: %" PRIu32
 				    " devices, %" PRIu32 " disks (limits %d, %d)", d->device_count,
 				    d->disk_count, VSV_MAX_DEVICES, VSV_MAX_DISKS);
 	for (uint32_t i = 0; i < d->device_count; i++) {
 		const struct vsv_device_desc *dev = &d->devices[i];
 		if (!name_ok(dev->name, VSV_NAME_MAX) || strcmp(dev->name, VSV_RAM_SECTION) == 0 ||
 		    vsv_desc_find(d, dev->name, dev->instance) != (int)i)
-			return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "machine description: device %" PRIu32
+			return VSV_ERR(err, HAVM_E_INTERNAL, -EINVAL, "machine description: device %" PRIu32
 					    " name invalid, reserved or listed twice", i);
 	}
 	for (uint32_t i = 0; i < d->disk_count; i++)
 		if (!name_ok(d->disks[i].slot, VSV_NAME_MAX) || disk_find(d, d->disks[i].slot) != (int)i)
-			return havm_err_set(err, HAVM_E_INTERNAL, -EINVAL, "machine description: disk %" PRIu32
+			return VSV_ERR(err, HAVM_E_INTERNAL, -EINVAL, "machine description: disk %" PRIu32
 					    " slot invalid or listed twice", i);
 	return 0;
 }
@@ -193,49 +193,49 @@ int vsv_desc_compare(const struct vsv_machine_desc *f, const struct vsv_machine_
 		     const char *label, struct havm_err *err)
 {
 	if (f->ram_size != e->ram_size)
-		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: saved with %" PRIu64 " bytes of RAM, "
+		return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: saved with %" PRIu64 " bytes of RAM, "
 				    "this machine has %" PRIu64, label, f->ram_size, e->ram_size);
 	if (strncmp(f->cpu_model, e->cpu_model, VSV_MODEL_MAX) != 0)
-		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: saved with CPU model \"%s\", this machine "
+		return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: saved with CPU model \"%s\", this machine "
 				    "has \"%s\"", label, f->cpu_model, e->cpu_model);
 	for (uint32_t i = 0; i < f->device_count; i++) {
 		const struct vsv_device_desc *fd = &f->devices[i];
 		int j = vsv_desc_find(e, fd->name, fd->instance);
 		if (j < 0)
-			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: device %s.%" PRIu32
+			return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: device %s.%" PRIu32
 					    " is in the saved state but not in this machine", label, fd->name, fd->instance);
 		if (fd->version > e->devices[j].version)
-			return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "%s: device %s.%" PRIu32
+			return VSV_ERR(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "%s: device %s.%" PRIu32
 					    " state version %" PRIu32 " is newer than this build reads (%" PRIu32 ")",
 					    label, fd->name, fd->instance, fd->version, e->devices[j].version);
 	}
 	for (uint32_t i = 0; i < e->device_count; i++)
 		if (vsv_desc_find(f, e->devices[i].name, e->devices[i].instance) < 0)
-			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: device %s.%" PRIu32
+			return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: device %s.%" PRIu32
 					    " of this machine is missing from the saved state", label,
 					    e->devices[i].name, e->devices[i].instance);
 	for (uint32_t i = 0; i < e->disk_count; i++) {
 		const struct vsv_disk_desc *ed = &e->disks[i];
 		int j = disk_find(f, ed->slot);
 		if (j < 0)
-			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s of this machine is not in "
+			return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s of this machine is not in "
 					    "the saved state", label, ed->slot);
 		const struct vsv_disk_desc *fd = &f->disks[j];
 		if (memcmp(fd->uuid, ed->uuid, 16) != 0) {
 			char a[37], b[37];
 			uuid_str(fd->uuid, a);
 			uuid_str(ed->uuid, b);
-			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s is a different disk: saved "
+			return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s is a different disk: saved "
 					    "with %s, now %s", label, ed->slot, a, b);
 		}
 		if (fd->generation != ed->generation)
-			return havm_err_set(err, HAVM_E_STATE, -ESTALE, "%s: disk %s has moved on since the save: "
+			return VSV_ERR(err, HAVM_E_STATE, -ESTALE, "%s: disk %s has moved on since the save: "
 					    "state belongs to write generation %" PRIu64 ", disk is at %" PRIu64,
 					    label, ed->slot, fd->generation, ed->generation);
 	}
 	for (uint32_t i = 0; i < f->disk_count; i++)
 		if (disk_find(e, f->disks[i].slot) < 0)
-			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s is in the saved state but "
+			return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: disk %s is in the saved state but "
 					    "not in this machine", label, f->disks[i].slot);
 	return 0;
 }

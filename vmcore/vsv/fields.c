@@ -185,7 +185,7 @@ int vsv_state_save(struct vsv_writer *w, const char *name, uint32_t instance, ui
 	int rc = vsv_fields_encode(&e, f, n, version, st);
 	if (rc < 0) {
 		vsv_enc_fini(&e);
-		return havm_err_set(err, rc == -ENOMEM ? HAVM_E_IO : HAVM_E_INTERNAL, rc,
+		return VSV_ERR(err, rc == -ENOMEM ? HAVM_E_IO : HAVM_E_INTERNAL, rc,
 				    "section %s.%" PRIu32 ": %s", name, instance,
 				    rc == -ENOMEM ? "out of memory" : "field table has a bad element size");
 	}
@@ -209,7 +209,7 @@ int vsv_state_load(const struct vsv_reader *r, const char *name, uint32_t instan
 		return rc;
 	rc = vsv_fields_decode(data, len, f, n, version, st);
 	if (rc < 0)
-		return havm_err_set(err, rc == -EINVAL ? HAVM_E_INTERNAL : HAVM_E_FORMAT, rc,
+		return VSV_ERR(err, rc == -EINVAL ? HAVM_E_INTERNAL : HAVM_E_FORMAT, rc,
 				    "%s: section %s.%" PRIu32 " version %" PRIu32 ": %zu bytes do not match its fields",
 				    r->label, name, instance, version, len);
 	return 0;

@@ -75,6 +75,8 @@
 static inline void vsv_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void vsv_le32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static inline void vsv_le64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+/* Writes a 4-byte record magic (no NUL). */
+static inline void vsv_magic4(uint8_t *p, const char *m) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)m[i]; }
 static inline uint16_t vsv_rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t vsv_rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 static inline uint64_t vsv_rd64(const uint8_t *p) { return vsv_rd32(p) | (uint64_t)vsv_rd32(p + 4) << 32; }
@@ -100,6 +102,9 @@ int vsv_desc_compare(const struct vsv_machine_desc *file, const struct vsv_machi
 #else
 #define VSV_CRC_DIFFERS(found, want) ((found) != (want))
 #endif
+
+/* havm_err_set() whose value the static analyser can see: @code. */
+#define VSV_ERR(err, kind, code, ...) (havm_err_set((err), (kind), (code), __VA_ARGS__), (code))
 
 /* The trailer digest: CRC32C chained over the file header, then each
  * section header and its payload CRC, in file order. */

@@ -58,7 +58,7 @@ static int pass_map(struct vsv_reader *r, uint8_t *ram, struct havm_err *err)
 				return rc;
 		} else if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, r->fd, (off_t)off) ==
 			   MAP_FAILED) {
-			return havm_err_set(err, HAVM_E_IO, -errno, "%s: mapping RAM pages at file offset %" PRIu64
+			return VSV_ERR(err, HAVM_E_IO, -errno, "%s: mapping RAM pages at file offset %" PRIu64
 					    ": %s", r->label, off, strerror(errno));
 		}
 		off += bytes;
@@ -86,7 +86,7 @@ static int pass_apply(struct vsv_reader *r, size_t k, uint8_t *ram, uint8_t *scr
 		off += bytes;
 	}
 	if (VSV_CRC_DIFFERS(crc, p->data_crc))
-		return havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, "%s: RAM pass %zu: page data checksum 0x%08" PRIx32
+		return VSV_ERR(err, HAVM_E_FORMAT, -EBADMSG, "%s: RAM pass %zu: page data checksum 0x%08" PRIx32
 				    " at offset %" PRIu64 ", computed 0x%08" PRIx32, r->label, k, p->data_crc,
 				    p->data_abs + p->data_len, crc);
 	return 0;
@@ -95,7 +95,7 @@ static int pass_apply(struct vsv_reader *r, size_t k, uint8_t *ram, uint8_t *scr
 int vsv_ram_load(struct vsv_reader *r, uint8_t *ram, uint64_t size, unsigned flags, struct havm_err *err)
 {
 	if (size != r->desc.ram_size)
-		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: RAM of %" PRIu64 " bytes given, the state "
+		return VSV_ERR(err, HAVM_E_CONFIG, -EINVAL, "%s: RAM of %" PRIu64 " bytes given, the state "
 				    "holds %" PRIu64, r->label, size, r->desc.ram_size);
 	size_t k = 0;
 	if ((flags & VSV_RAM_MAP) && r->fd >= 0 && r->npasses && (uintptr_t)ram % VSV_PAGE_SIZE == 0) {
@@ -120,7 +120,7 @@ int vsv_reader_verify(struct vsv_reader *r, struct havm_err *err)
 {
 	uint8_t *scratch = malloc(CHUNK);
 	if (!scratch)
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < r->npasses; k++)
 		rc = pass_apply(r, k, NULL, scratch, 0, err);

@@ -68,7 +68,7 @@ static uint8_t *build_meta(const struct run_list *l, uint32_t pass, int full, ui
 	uint8_t *m = calloc(1, *len);
 	if (!m)
 		return NULL;
-	memcpy(m, VSV_PASS_MAGIC, 4);
+	vsv_magic4(m, VSV_PASS_MAGIC);
 	vsv_le32(m + VSV_PASS_NUMBER, pass);
 	vsv_le32(m + VSV_PASS_FLAGS, full ? VSV_PASS_FULL : 0);
 	vsv_le32(m + VSV_PASS_PAGE, VSV_PAGE_SIZE);

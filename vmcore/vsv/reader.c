@@ -17,7 +17,7 @@
 #include "common/log.h"
 #include "common/sys.h"
 
-#define BAD(...) havm_err_set(err, HAVM_E_FORMAT, -EBADMSG, __VA_ARGS__)
+#define BAD(...) VSV_ERR(err, HAVM_E_FORMAT, -EBADMSG, __VA_ARGS__)
 
 int vsv_rd(struct vsv_reader *r, void *buf, size_t len, uint64_t off, const char *what, struct havm_err *err)
 {
@@ -26,7 +26,7 @@ int vsv_rd(struct vsv_reader *r, void *buf, size_t len, uint64_t off, const char
 			   " bytes)", r->label, what, off, len, r->size);
 	int rc = r->fn(r->opaque, buf, len, off);
 	if (rc < 0)
-		return havm_err_set(err, HAVM_E_IO, rc, "%s: reading %s at offset %" PRIu64 ": %s", r->label, what,
+		return VSV_ERR(err, HAVM_E_IO, rc, "%s: reading %s at offset %" PRIu64 ": %s", r->label, what,
 				    off, strerror(-rc));
 	return 0;
 }
@@ -55,7 +55,7 @@ static int read_header(struct vsv_reader *r, uint64_t *first, struct havm_err *e
 	r->info.major = vsv_rd16(h + VSV_HDR_MAJOR);
 	r->info.minor = vsv_rd16(h + VSV_HDR_MINOR);
 	if (r->info.major != VSV_VERSION_MAJOR || r->info.minor > VSV_VERSION_MINOR)
-		return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "%s: format version %u.%u, this build "
+		return VSV_ERR(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "%s: format version %u.%u, this build "
 				    "reads %d.0 to %d.%d", r->label, r->info.major, r->info.minor,
 				    VSV_VERSION_MAJOR, VSV_VERSION_MAJOR, VSV_VERSION_MINOR);
 	if ((rc = crc_check(r, "header", VSV_HDR_CRC, vsv_rd32(h + VSV_HDR_CRC), vsv_crc32c(0, h, VSV_HDR_CRC), err)) < 0)
@@ -131,7 +131,7 @@ static int load_state(struct vsv_reader *r, struct vsv_rsec *s, uint32_t crc, st
 		return BAD("%s: section %s.%" PRIu32 " is %" PRIu64 " bytes, more than %u", r->label, in->name,
 			   in->instance, in->length, VSV_STATE_MAX);
 	if (!(s->data = malloc(in->length ? in->length : 1)))
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
 	int rc = vsv_rd(r, s->data, in->length, in->offset + VSV_SEC_HDR_SIZE, "section payload", err);
 	if (rc < 0)
 		return rc;
@@ -201,7 +201,7 @@ static int load_pass(struct vsv_reader *r, struct vsv_rsec *s, uint32_t crc, str
 	if (!t || !np || !p.runs) {
 		free(t);
 		free(p.runs);
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
 	}
 	rc = vsv_rd(r, t, tlen, payload + VSV_PASS_HDR_SIZE, "RAM run table", err);
 	uint32_t want = vsv_crc32c(vsv_crc32c(0, h, VSV_PASS_CRC), t, tlen);
@@ -258,7 +258,7 @@ static int walk_sections(struct vsv_reader *r, uint64_t pos, uint32_t count, uin
 			return rc;
 		struct vsv_rsec *s = sec_add(r);
 		if (!s)
-			return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
+			return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", r->label);
 		struct vsv_section_info *in = &s->info;
 		in->kind = vsv_rd16(h + VSV_SEC_KIND);
 		in->instance = vsv_rd32(h + VSV_SEC_INSTANCE);
@@ -341,7 +341,7 @@ int vsv_reader_open_source(vsv_read_fn *fn, void *opaque, uint64_t size, const c
 	struct vsv_reader *r = calloc(1, sizeof(*r));
 	if (!r || !(r->label = strdup(label))) {
 		free(r);
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", label);
 	}
 	r->fd = -1;
 	r->fn = fn;
@@ -378,7 +378,7 @@ static int open_with(struct vsv_reader *tmpl, const struct vsv_machine_desc *exp
 		free(r);
 		if (tmpl->fd >= 0)
 			havm_sys.close(tmpl->fd);
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", tmpl->label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", tmpl->label);
 	}
 	r->fd = tmpl->fd;
 	r->mem = tmpl->mem;
@@ -409,14 +409,14 @@ int vsv_reader_open(const char *path, const struct vsv_machine_desc *expected, s
 	int fd = havm_sys.open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		int rc = -errno;
-		return havm_err_set(err, rc == -ENOENT ? HAVM_E_NOTFOUND : HAVM_E_IO, rc, "%s: cannot open: %s",
+		return VSV_ERR(err, rc == -ENOENT ? HAVM_E_NOTFOUND : HAVM_E_IO, rc, "%s: cannot open: %s",
 				    path, strerror(-rc));
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		int rc = errno ? -errno : -EINVAL;
 		havm_sys.close(fd);
-		return havm_err_set(err, HAVM_E_IO, rc, "%s: not a readable regular file", path);
+		return VSV_ERR(err, HAVM_E_IO, rc, "%s: not a readable regular file", path);
 	}
 	/* the reader walks forward and loads RAM in big sequential reads */
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -476,5 +476,5 @@ int vsv_reader_section(const struct vsv_reader *r, const char *name, uint32_t in
 			return 0;
 		}
 	}
-	return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no section %s.%" PRIu32, r->label, name, instance);
+	return VSV_ERR(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no section %s.%" PRIu32, r->label, name, instance);
 }

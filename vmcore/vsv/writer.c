@@ -148,7 +148,7 @@ static int writer_new(const struct vsv_machine_desc *desc, const char *label, st
 	struct vsv_writer *w = calloc(1, sizeof(*w));
 	if (!w || !(w->buf = malloc(VSV_OUT_BUF)) || !(w->label = strdup(label))) {
 		writer_free(w);
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", label);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", label);
 	}
 	w->fd = -1;
 	w->sec_dev = -1;
@@ -186,7 +186,7 @@ int vsv_writer_open(const char *path, const struct vsv_machine_desc *desc, struc
 	if (!(w->path = strdup(path)) || asprintf(&w->tmp, "%s.tmp", path) < 0) {
 		w->tmp = NULL;
 		writer_free(w);
-		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", path);
+		return VSV_ERR(err, HAVM_E_IO, -ENOMEM, "%s: out of memory", path);
 	}
 	w->fd = havm_sys.open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (w->fd < 0) {
@@ -200,7 +200,7 @@ int vsv_writer_open(const char *path, const struct vsv_machine_desc *desc, struc
 	w->opaque = w;
 	if (HAVM_FAULT("vsv.tmp_created") || (rc = write_header(w, err)) < 0) {
 		if (rc == 0)
-			rc = havm_err_set(err, HAVM_E_IO, -EIO, "%s: create failed (injected)", w->tmp);
+			rc = VSV_ERR(err, HAVM_E_IO, -EIO, "%s: create failed (injected)", w->tmp);
 		vsv_writer_abort(w);
 		return rc;
 	}
@@ -212,7 +212,7 @@ void vsv_sec_header(uint8_t *h, enum vsv_section_kind kind, const char *name, ui
 		    uint32_t version, uint64_t length)
 {
 	memset(h, 0, VSV_SEC_HDR_SIZE);
-	memcpy(h, VSV_SEC_MAGIC, 4);
+	vsv_magic4(h, VSV_SEC_MAGIC);
 	vsv_le16(h + VSV_SEC_KIND, (uint16_t)kind);
 	memcpy(h + VSV_SEC_NAME, name, strnlen(name, VSV_NAME_MAX - 1));
 	vsv_le32(h + VSV_SEC_INSTANCE, instance);
@@ -226,7 +226,7 @@ int vsv_sec_finish(struct vsv_writer *w, const uint8_t *hdr, uint64_t length, ui
 {
 	uint8_t tail[VSV_SEC_TAIL_SIZE];
 	vsv_le32(tail, crc);
-	memcpy(tail + 4, VSV_SEC_TAIL_MAGIC, 4);
+	vsv_magic4(tail + 4, VSV_SEC_TAIL_MAGIC);
 	if (vsv_out_zero(w, (size_t)(-length & 7)) < 0 || vsv_out_put(w, tail, sizeof(tail), NULL) < 0)
 		return vsv_writer_check(w, err);
 	w->digest = vsv_digest_section(w->digest, hdr, crc);
@@ -298,7 +298,7 @@ int vsv_section_end(struct vsv_writer *w, struct havm_err *err)
 static int write_trailer(struct vsv_writer *w, struct havm_err *err)
 {
 	uint8_t t[VSV_TRL_SIZE] = {0};
-	memcpy(t, VSV_TRL_MAGIC, 4);
+	vsv_magic4(t, VSV_TRL_MAGIC);
 	vsv_le32(t + VSV_TRL_COUNT, w->sections);
 	vsv_le64(t + VSV_TRL_OFFSET, vsv_writer_offset(w));
 	vsv_le32(t + VSV_TRL_DIGEST, w->digest);
