@@ -2,8 +2,10 @@
  *
  * MSCS entry points map onto OCF actions as in the reference: validate-all =
  * Open, start = Online, monitor depth 0 = LooksAlive, depth 10 = IsAlive,
- * stop = Offline, then Terminate when the graceful phase fails or its share
- * of the budget runs out.
+ * stop = Offline by the stop policy, then Offline by poweroff if that policy
+ * cannot be carried out (save and shutdown are not in vmm yet), then
+ * Terminate when the graceful phase fails or its share of the budget runs
+ * out.
  *
  * On a broken environment (ocf-rarun's rules): stop returns 0, a probe 7, a
  * recurring monitor 1, other actions the validation code. But a VM is never
@@ -82,16 +84,16 @@ enum ocf_rc agent_stop(const struct agent_env *env)
 	struct havm_deadline total = agent_budget_total(env);
 	struct havm_deadline graceful = agent_budget_graceful(env);
 	enum ocf_rc rc = OCF_SUCCESS;
-	enum havm_vm_status before;
-	if (havm_looksalive(vm, &before, &e) < 0)
-		before = HAVM_VM_RUNNING; /* undetermined: stop as if it ran */
 	/* Offline needs no configuration: it talks to the running vmm (and
 	 * only cleans up after a crash when nothing runs). */
-	if (havm_offline(vm, &graceful, &e) == 0) {
-		if (before != HAVM_VM_STOPPED)
-			hlog(LOG_NOTICE, "vm %s: offline (%s)", havm_vm_name(vm),
-			     havm_stop_policy_name(env->stop_policy));
-	} else {
+	bool stopped = havm_offline(vm, &graceful, &e) == 0;
+	if (!stopped && env->stop_policy != HAVM_STOP_POWEROFF) {
+		hlog(LOG_WARNING, "vm %s: offline (%s) failed, powering off: %s", havm_vm_name(vm),
+		     havm_stop_policy_name(env->stop_policy), e.msg);
+		havm_vm_set_stop_policy(vm, HAVM_STOP_POWEROFF);
+		stopped = havm_offline(vm, &graceful, &e) == 0;
+	}
+	if (!stopped) {
 		hlog(LOG_WARNING, "vm %s: offline failed, terminating: %s", havm_vm_name(vm), e.msg);
 		if (havm_terminate(vm, &total, &e) < 0) {
 			/* A VM we could not stop: Pacemaker fences this node. */

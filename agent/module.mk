@@ -1,7 +1,7 @@
 # agent/ — the OCF resource agent ocf:havm:VirtualServer (a thin layer over havm/).
 PROGRAMS += VirtualServer
 VirtualServer_SRCS := agent/main.c agent/env.c agent/ocf.c agent/metadata.c agent/actions.c
-VirtualServer_LIBS := lifecycle common
+VirtualServer_LIBS := lifecycle vmcore_vmc vmcore_ctl common
 INTEGRATION_TESTS += tests/integration/test_install.sh
 INTEGRATION_TESTS += tests/integration/test_agent_ocf.sh
 
@@ -9,9 +9,9 @@ INTEGRATION_TESTS += tests/integration/test_agent_ocf.sh
 AGENT_TEST_SRCS := agent/env.c agent/ocf.c agent/metadata.c agent/actions.c
 UNIT_TESTS += test_agent_ocf test_agent_env test_agent_actions
 test_agent_ocf_SRCS := tests/unit/agent/test_ocf.c $(AGENT_TEST_SRCS)
-test_agent_ocf_LIBS := lifecycle common
+test_agent_ocf_LIBS := lifecycle vmcore_vmc vmcore_ctl common
 test_agent_env_SRCS := tests/unit/agent/test_env.c $(AGENT_TEST_SRCS)
-test_agent_env_LIBS := lifecycle common
+test_agent_env_LIBS := lifecycle vmcore_vmc vmcore_ctl common
 test_agent_actions_SRCS := tests/unit/agent/test_actions.c $(AGENT_TEST_SRCS) \
 	tests/unit/havm/fake_vmm.c
-test_agent_actions_LIBS := lifecycle common
+test_agent_actions_LIBS := lifecycle vmcore_vmc vmcore_ctl common

@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 's': o->p.store = optarg; break;

@@ -18,8 +18,9 @@
  * ".vmc", and its runtime directory follows from the name (havm/runtime.h).
  *
  * Every call returns 0 or a negative errno and fills @e (may be NULL).
- * Calls that need the running vmm's control socket return HAVM_E_UNSUPPORTED
- * until the control client exists: see each call. */
+ * The running vmm is reached through its control socket
+ * (docs/control-protocol.md). Offline by save or shutdown returns
+ * HAVM_E_UNSUPPORTED until vmm can do them: see havm_offline. */
 #ifndef HAVM_HAVM_LIFECYCLE_H
 #define HAVM_HAVM_LIFECYCLE_H
 
@@ -78,23 +79,26 @@ struct havm_vm;
 int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p,
 		struct havm_err *e) HAVM_MUST_CHECK;
 
-/* Open: resolves and reads the configuration and checks it. Errors:
- * HAVM_E_NOTFOUND (file missing on this node), HAVM_E_IO (unreadable;
- * code -EACCES for permissions), HAVM_E_FORMAT (not well-formed XML, or too
- * big; the message names file and line), HAVM_E_UNSUPPORTED (a LUN store:
- * the store module does not exist yet). Full .vmc validation moves to
- * vmcore/vmc once it exists; today the document is checked to be well-formed
- * XML with a root element. */
+/* Open: resolves and reads the configuration and validates it with vmcore's
+ * .vmc parser (docs/vmc.md); its <vm name> must equal the VM name from the
+ * file name. Errors: HAVM_E_NOTFOUND (file missing on this node), HAVM_E_IO
+ * (unreadable; code -EACCES for permissions), HAVM_E_FORMAT (XML that does
+ * not parse, not a regular file, over 1 MiB), HAVM_E_CONFIG (the .vmc's
+ * content; the message names file, line and element). */
 int havm_open(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Online: succeeds at once when the VM already runs here (even if its
  * configuration has become unreadable); otherwise Open (if not done), gate on
  * quorum, take the VM's runtime lock, recover stale files of a crashed vmm,
- * then start the vmm. Errors: HAVM_E_NOQUORUM, HAVM_E_BUSY (locked by something that
- * is not a live vmm within the deadline), Open's errors.
- * STUB: starting the vmm returns HAVM_E_UNSUPPORTED until vmm's command line
- * and control protocol exist (docs/control-protocol.md); the lock is then
- * released and nothing is left behind. */
+ * then start `vmm run CONFIG --control <rundir>/<vm>/ctl.sock` detached,
+ * handing it the lock, and wait within @dl (default 30 s) until its control
+ * socket reports "running". Errors: HAVM_E_NOQUORUM; HAVM_E_BUSY (locked by
+ * something that is not a live vmm within the deadline); Open's errors;
+ * HAVM_E_NOTFOUND (no vmm program); the vmm's own exit status as a kind when
+ * it dies at once (e.g. HAVM_E_CONFIG), with the last line of its log
+ * (<rundir>/<vm>/vmm.log); HAVM_E_TIMEOUT. A failed start leaves nothing
+ * running and no runtime files. Always boots afresh for now: resuming a
+ * saved state waits for the vmm's restore. */
 int havm_online(struct havm_vm *vm, const struct havm_deadline *dl,
 		struct havm_err *e) HAVM_MUST_CHECK;
 
@@ -106,16 +110,19 @@ int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st,
 		    struct havm_err *e) HAVM_MUST_CHECK;
 
 /* IsAlive: LooksAlive, then a status request over the control socket.
- * STUB: for a running VM returns HAVM_E_UNSUPPORTED (with *st = RUNNING from
- * LooksAlive) until the control client exists; a stopped VM is STOPPED. */
+ * RUNNING when the vmm answers "running" or "paused"; HAVM_E_STATE (with
+ * *st = RUNNING) when it answers but the guest is off or stopped;
+ * HAVM_E_IO / HAVM_E_TIMEOUT when it does not answer (within 5 s). */
 int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st,
 		 struct havm_err *e) HAVM_MUST_CHECK;
 
-/* Offline: stop per the stop policy within @dl. Succeeds at once (after
- * removing a crashed vmm's stale files) when the VM is not running.
- * STUB: for a running VM returns HAVM_E_UNSUPPORTED until the control client
- * exists (save, shutdown and poweroff are control requests); callers fall
- * back to havm_terminate, as they do when the deadline passes. */
+/* Offline: stop per the stop policy within @dl (default 30 s). Succeeds at
+ * once (after removing a crashed vmm's stale files) when the VM is not
+ * running. poweroff: the vmm's "poweroff" then "quit" requests, then waits
+ * until the process is gone and its lock released (HAVM_E_TIMEOUT if not).
+ * STUB: save returns HAVM_E_UNSUPPORTED until the control protocol has a
+ * save request; shutdown until a guest shutdown request exists (VM
+ * Additions). Callers fall back to poweroff, then havm_terminate. */
 int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl,
 		 struct havm_err *e) HAVM_MUST_CHECK;
 
@@ -135,6 +142,9 @@ int havm_vmm_path(char *buf, size_t len, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Close: frees the handle (NULL is allowed). Never stops the VM. */
 void havm_close(struct havm_vm *vm);
+
+/* Changes the stop policy of the handle (callers falling back to poweroff). */
+void havm_vm_set_stop_policy(struct havm_vm *vm, enum havm_stop_policy p);
 
 /* Accessors: the VM name, the resolved configuration path (NULL before a
  * successful Open), the runtime base directory, the stop policy. */

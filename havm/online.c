@@ -11,6 +11,8 @@
 #define POLL_MS 50
 /* How long a busy lock may take to settle when the caller gives no budget. */
 #define DEFAULT_LOCK_WAIT_MS 2000
+/* How long a vmm may take to answer after its start, without a budget. */
+#define DEFAULT_START_MS 30000
 
 /* Takes the VM's lock. A busy lock is fine when a live vmm holds it (the VM
  * runs: *running = true); otherwise a monitor's probe or another start holds
@@ -74,13 +76,10 @@ int havm_online(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_
 		return rc;
 	}
 	rc = havm_runtime_recover(rt, HAVM_VMM_COMM, e);
-	if (rc >= 0)
-		/* Spawning the vmm (with the lock fd handed over) needs vmm's
-		 * command line and control protocol. */
-		rc = havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-				  "vm %s: starting the vmm is not supported by this build yet "
-				  "(lifecycle waits for the vmm control protocol)",
-				  vm->name);
-	havm_runtime_close(rt); /* releases the lock: nothing was started */
+	if (rc >= 0) {
+		struct havm_deadline start_by = havm_deadline_or(dl, DEFAULT_START_MS);
+		rc = havm_vm_spawn(vm, rt, &start_by, e);
+	}
+	havm_runtime_close(rt); /* the vmm keeps its own copy of the lock */
 	return rc;
 }

@@ -47,15 +47,23 @@ int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st, struct havm_err
 	return rc;
 }
 
+/* How long IsAlive waits for the vmm's answer. */
+#define ISALIVE_TIMEOUT_MS 5000
+
 int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st, struct havm_err *e)
 {
 	int rc = havm_looksalive(vm, st, e);
-	if (rc < 0 || *st == HAVM_VM_STOPPED)
+	if (rc < 0 || *st != HAVM_VM_RUNNING)
 		return rc;
-	/* The thorough check is a status request over the vmm's control socket,
-	 * which needs the control client (docs/control-protocol.md). */
-	return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-			    "vm %s: IsAlive needs the vmm control client, which this build lacks "
-			    "(LooksAlive says %s)",
-			    vm->name, havm_vm_status_name(*st));
+	char state[32];
+	rc = havm_vm_ctl_state(vm, ISALIVE_TIMEOUT_MS, state, sizeof(state), e);
+	if (rc < 0)
+		return rc; /* the vmm does not answer: not alive */
+	if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0)
+		return 0;
+	/* "off" (powered off, vmm waiting for quit) or "stopped" (the guest
+	 * stopped itself): the process lives, the VM does not. */
+	return havm_err_set(e, HAVM_E_STATE, -ESRCH,
+			    "vm %s: its vmm runs but reports state \"%s\": the guest is not running",
+			    vm->name, state);
 }

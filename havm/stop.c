@@ -35,25 +35,79 @@ int havm_vm_cleanup_stale(struct havm_vm *vm, struct havm_err *e)
 	return rc;
 }
 
-int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_err *e)
+/* How long one control request of a stop may take. */
+#define CTL_TIMEOUT_MS 5000
+/* Budget of Offline when the caller gives none. */
+#define DEFAULT_OFFLINE_MS 30000
+
+static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		     const struct havm_deadline *dl, const char *after, struct havm_err *e);
+
+/* poweroff, then quit: the vmm stops the guest at once and exits. */
+static int poweroff(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		    const struct havm_deadline *dl, struct havm_err *e)
 {
-	(void)dl;
-	enum havm_vm_status st;
-	int rc = havm_looksalive(vm, &st, e);
+	json_object *rep = NULL;
+	int rc = havm_vm_ctl(vm, "poweroff", CTL_TIMEOUT_MS, &rep, e);
+	json_object_put(rep);
+	if (rc < 0 && e->kind != HAVM_E_STATE) /* state: already off */
+		return rc;
+	rc = havm_vm_ctl(vm, "quit", CTL_TIMEOUT_MS, &rep, e);
+	json_object_put(rep);
+	if (rc < 0 && e->kind != HAVM_E_IO) /* io: it quit before replying */
+		return rc;
+	return wait_gone(vm, rt, id, dl, "quit", e);
+}
+
+int havm_offline(struct havm_vm *vm, const struct havm_deadline *budget, struct havm_err *e)
+{
+	struct havm_err local;
+	if (!e)
+		e = &local;
+	struct havm_deadline dl = havm_deadline_or(budget, DEFAULT_OFFLINE_MS);
+	struct havm_runtime *rt = NULL;
+	int rc = havm_vm_runtime(vm, &rt, 0, e);
+	if (rc == -ENOENT)
+		return 0;
 	if (rc < 0)
 		return rc;
-	if (st == HAVM_VM_STOPPED)
-		return havm_vm_cleanup_stale(vm, e);
-	/* save / shutdown / poweroff are control requests to the running vmm. */
-	return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-			    "vm %s: Offline (%s) needs the vmm control client, which this build "
-			    "lacks; use Terminate",
-			    vm->name, havm_stop_policy_name(vm->stop_policy));
+	enum havm_vm_status st;
+	struct havm_proc_id id;
+	rc = havm_vm_probe(vm, rt, &st, &id, e);
+	if (rc == 0 && st == HAVM_VM_TRANSITION)
+		rc = havm_err_set(e, HAVM_E_STATE, -EBUSY,
+				  "vm %s: a start or stop is under way (lock held, no vmm recorded)",
+				  vm->name);
+	else if (rc == 0 && st == HAVM_VM_RUNNING) {
+		switch (vm->stop_policy) {
+		case HAVM_STOP_POWEROFF:
+			rc = poweroff(vm, rt, &id, &dl, e);
+			break;
+		case HAVM_STOP_SAVE:
+			rc = havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
+					  "vm %s: Offline (save) needs the vmm's save request, which "
+					  "the control protocol does not have yet",
+					  vm->name);
+			break;
+		case HAVM_STOP_SHUTDOWN:
+			rc = havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
+					  "vm %s: Offline (shutdown) needs a guest shutdown request "
+					  "(VM Additions), which this build lacks",
+					  vm->name);
+			break;
+		}
+	}
+	havm_runtime_close(rt);
+	if (rc < 0)
+		return rc;
+	if (st == HAVM_VM_RUNNING)
+		hlog(LOG_NOTICE, "vm %s: offline (%s)", vm->name, havm_stop_policy_name(vm->stop_policy));
+	return havm_vm_cleanup_stale(vm, e);
 }
 
 /* Waits within @dl until @id is gone and nobody holds the lock. */
 static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
-		     const struct havm_deadline *dl, struct havm_err *e)
+		     const struct havm_deadline *dl, const char *after, struct havm_err *e)
 {
 	for (;;) {
 		bool alive = havm_proc_id_alive(id, NULL);
@@ -62,9 +116,10 @@ static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct h
 			return 0;
 		if (!havm_deadline_sleep(dl, POLL_MS))
 			return havm_err_set(e, HAVM_E_TIMEOUT, -ETIMEDOUT,
-					    "vm %s: vmm pid %d %s after SIGKILL within the deadline",
+					    "vm %s: vmm pid %d %s after %s within the deadline",
 					    vm->name, (int)id->pid,
-					    alive ? "still runs" : "is gone but its lock is still held");
+					    alive ? "still runs" : "is gone but its lock is still held",
+					    after);
 	}
 }
 
@@ -98,7 +153,7 @@ int havm_terminate(struct havm_vm *vm, const struct havm_deadline *budget, struc
 			rc = havm_err_set(e, HAVM_E_IO, -errno, "vm %s: kill pid %d: %s", vm->name,
 					  (int)id.pid, strerror(errno));
 		else
-			rc = wait_gone(vm, rt, &id, dl, e);
+			rc = wait_gone(vm, rt, &id, dl, "SIGKILL", e);
 	}
 	havm_runtime_close(rt);
 	if (rc < 0)

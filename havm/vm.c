@@ -3,10 +3,10 @@
 #include "havm/vm_int.h"
 
 #include "common/log.h"
+#include "vmcore/vmc/vmc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,29 +239,25 @@ out:
 	return rc;
 }
 
-/* Well-formed XML with a root element; the message names file and line. */
-static int check_xml(const char *path, const char *buf, size_t len, struct havm_err *e)
+/* Validates the whole configuration (vmcore/vmc) and checks that the VM's
+ * own name is the one its file name gives: the agent and the CLI find a
+ * VM's runtime directory from the file name alone, even when the file has
+ * become unreadable, so the two must agree. */
+static int check_vmc(struct havm_vm *vm, const char *buf, size_t len, struct havm_err *e)
 {
-	if (len == 0)
-		return havm_err_set(e, HAVM_E_FORMAT, -EINVAL, "%s: empty file, expected a VM "
-				    "configuration (XML)", path);
-	xmlResetLastError();
-	xmlDocPtr doc = xmlReadMemory(buf, (int)len, path, NULL,
-				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *xe = xmlGetLastError();
-		char what[256] = "not well-formed XML";
-		if (xe && xe->message) {
-			snprintf(what, sizeof(what), "%s", xe->message);
-			what[strcspn(what, "\n")] = '\0';
-		}
-		return havm_err_set(e, HAVM_E_FORMAT, -EINVAL, "%s:%d: %s", path, xe ? xe->line : 0,
-				    what);
-	}
-	int rc = 0;
-	if (!xmlDocGetRootElement(doc))
-		rc = havm_err_set(e, HAVM_E_FORMAT, -EINVAL, "%s: no root element", path);
-	xmlFreeDoc(doc);
+	if (len == 0) /* said here: libxml2 reports no error of its own for it */
+		return havm_err_set(e, HAVM_E_FORMAT, -EINVAL,
+				    "%s: empty file, expected a VM configuration (<vm>)", vm->config_path);
+	struct vmc_config *cfg = NULL;
+	int rc = vmc_parse(buf, len, vm->config_path, &cfg, e);
+	if (rc < 0)
+		return rc;
+	if (strcmp(cfg->name, vm->name) != 0)
+		rc = havm_err_set(e, HAVM_E_CONFIG, -EINVAL,
+				  "%s: <vm name=\"%s\">: expected \"%s\", the file name without "
+				  ".vmc (havm finds a VM's runtime state by its file name)",
+				  vm->config_path, cfg->name, vm->name);
+	vmc_free(cfg);
 	return rc;
 }
 
@@ -274,7 +270,7 @@ int havm_open(struct havm_vm *vm, struct havm_err *e)
 	size_t len = 0;
 	rc = read_config(vm->config_path, &buf, &len, e);
 	if (rc == 0) {
-		rc = check_xml(vm->config_path, buf, len, e);
+		rc = check_vmc(vm, buf, len, e);
 		free(buf);
 	}
 	if (rc < 0) {
@@ -305,6 +301,11 @@ const char *havm_vm_config_path(const struct havm_vm *vm)
 const char *havm_vm_rundir(const struct havm_vm *vm)
 {
 	return vm->rundir;
+}
+
+void havm_vm_set_stop_policy(struct havm_vm *vm, enum havm_stop_policy p)
+{
+	vm->stop_policy = p;
 }
 
 enum havm_stop_policy havm_vm_stop_policy(const struct havm_vm *vm)

@@ -6,6 +6,7 @@
 #include "havm/lifecycle.h"
 #include "havm/runtime.h"
 
+#include <json-c/json.h>
 #include <limits.h>
 
 /* Longest .vmc accepted by Open: a VM description, not a disk image. */
@@ -39,6 +40,25 @@ int havm_vm_cleanup_stale(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHEC
 /* @dl, or a deadline @ms from now when @dl is NULL or unset: every wait in
  * the lifecycle is bounded even when the caller gives no budget. */
 struct havm_deadline havm_deadline_or(const struct havm_deadline *dl, uint64_t ms);
+
+/* control.c: the VM's control socket path, a request {"cmd": @cmd} with its
+ * reply (0: "ok":true, *reply for the caller to put; an error reply becomes
+ * its kind and message; a socket that does not answer is HAVM_E_IO, or
+ * HAVM_E_TIMEOUT), and the "state" of a status reply. */
+int havm_vm_socket_path(const struct havm_vm *vm, char *buf, size_t len) HAVM_MUST_CHECK;
+int havm_vm_ctl(struct havm_vm *vm, const char *cmd, int timeout_ms, json_object **reply,
+		struct havm_err *e) HAVM_MUST_CHECK;
+int havm_vm_ctl_state(struct havm_vm *vm, int timeout_ms, char *state, size_t len,
+		      struct havm_err *e) HAVM_MUST_CHECK;
+
+/* spawn.c: with the runtime lock held in @rt and the config opened, starts
+ * `vmm run CONFIG --control <dir>/ctl.sock` detached (own session, stdin
+ * /dev/null, output appended to <dir>/vmm.log, the lock as fd 3), records
+ * it in the pidfile and waits within @dl until its status says "running".
+ * On failure the vmm is killed and reaped and the runtime files removed;
+ * the error names how it ended and the last line of its log. */
+int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_deadline *dl,
+		  struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Sleeps @ms milliseconds, or less when @dl is sooner; false when @dl has
  * passed. Keeps every wait loop bounded. */

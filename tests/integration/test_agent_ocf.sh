@@ -3,8 +3,9 @@
 # resource-agents' 1.0 DTD (ocf-tester's xmllint check) and, when one is
 # installed, the OCF 1.1 RNG; meta-data as an unprivileged user; exit codes
 # and ocf-exit-reason lines; the broken-environment rules; and stop/monitor
-# against a process posing as the VM's vmm (a copy of sleep named vmm that
-# holds the VM's lock, with its pidfile).
+# against a hung "vmm" (a copy of sleep named vmm that holds the VM's lock,
+# with its pidfile, and never answers its socket). The real vmm is driven in
+# test_lifecycle_vmm.sh.
 source "$(dirname "$0")/../lib/tap.sh"
 agent=$HAVM_BIN/VirtualServer
 [[ -x $agent ]] || agent=$HAVM_TOP/build/bin/VirtualServer
@@ -77,9 +78,12 @@ run 7 "probe without config" monitor OCF_RESKEY_CRM_meta_interval=0
 run 1 "recurring monitor without config" monitor OCF_RESKEY_CRM_meta_interval=10000
 run 5 "validate-all with a missing .vmc" validate-all OCF_RESKEY_config=$scratch/gone.vmc
 check "... names the file" grep -q "gone.vmc: no such file on this node" "$scratch/err"
-echo '<vm name="web1">' >"$scratch/bad.vmc"
+echo '<vm name="bad">' >"$scratch/bad.vmc"
 run 6 "validate-all with malformed XML" validate-all OCF_RESKEY_config=$scratch/bad.vmc
-echo '<vm name="web1"/>' >"$scratch/web1.vmc"
+echo '<vm name="bad2"><memory unit="TiB">1</memory><boot><image>x</image></boot></vm>' >"$scratch/bad2.vmc"
+run 6 "validate-all with an invalid .vmc" validate-all OCF_RESKEY_config=$scratch/bad2.vmc
+check "... names file, line and element" grep -q 'bad2.vmc:1: <memory>' "$scratch/err"
+echo '<vm name="web1"><memory unit="MiB">4</memory><boot><image>web1.bin</image></boot></vm>' >"$scratch/web1.vmc"
 export OCF_RESKEY_config=$scratch/web1.vmc
 run 6 "validate-all with a bad stop_policy" validate-all OCF_RESKEY_stop_policy=hibernate
 run 0 "validate-all with a good config and a vmm" validate-all HAVM_VMM=/bin/true
@@ -107,10 +111,10 @@ echo "$vpid $(awk '{ print $22 }' "/proc/$vpid/stat")" >"$scratch/run/web1/vmm.p
 run 0 "probe finds the running VM" monitor OCF_RESKEY_CRM_meta_interval=0
 mv "$scratch/web1.vmc" "$scratch/web1.vmc.away"
 run 0 "probe finds it although the .vmc is unreadable" monitor OCF_RESKEY_CRM_meta_interval=0
-run 0 "depth-10 monitor falls back to depth 0" monitor OCF_RESKEY_CRM_meta_interval=60000 OCF_CHECK_LEVEL=10
+run 1 "depth-10 monitor of a vmm that does not answer its socket: failed" monitor OCF_RESKEY_CRM_meta_interval=60000 OCF_CHECK_LEVEL=10
 run 0 "start of the running VM is a no-op, even with the .vmc unreadable" start
 mv "$scratch/web1.vmc.away" "$scratch/web1.vmc"
-run 0 "stop terminates the running VM" stop OCF_RESKEY_CRM_meta_timeout=10000
+run 0 "stop terminates a VM whose vmm does not answer" stop OCF_RESKEY_CRM_meta_timeout=10000
 check "... the vmm process is gone" bash -c "! kill -0 $vpid 2>/dev/null || grep -q '^State:.*Z' /proc/$vpid/status"
 check "... its pidfile is removed" test ! -e "$scratch/run/web1/vmm.pid"
 run 7 "probe after stop" monitor OCF_RESKEY_CRM_meta_interval=0

@@ -38,16 +38,19 @@ static int setup(void **state)
 	snprintf(rundir, sizeof(rundir), "%s/run", dir);
 	snprintf(config, sizeof(config), "%s/web1.vmc", dir);
 	FILE *fp = fopen(config, "w");
-	fputs("<vm name=\"web1\"/>\n", fp);
+	fputs("<vm name=\"web1\"><memory unit=\"MiB\">4</memory><boot><image>w.bin</image></boot></vm>\n", fp);
 	fclose(fp);
 	static const char *const vars[] = { "OCF_RESKEY_store", "OCF_RESKEY_stop_policy",
 					    "OCF_RESKEY_CRM_meta_interval", "OCF_CHECK_LEVEL",
-					    "OCF_RESKEY_crm_feature_set", "HAVM_VMM" };
+					    "OCF_RESKEY_crm_feature_set" };
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	setenv("OCF_RESKEY_config", config, 1);
 	setenv("OCF_RESKEY_rundir", rundir, 1);
 	setenv("OCF_RESKEY_CRM_meta_timeout", "5000", 1);
+	/* A "vmm" that exits at once: start runs for real up to the process
+	 * (the real vmm: tests/integration/test_lifecycle_vmm.sh). */
+	setenv("HAVM_VMM", "/bin/false", 1);
 	havm_corosync_reset();
 	havm_corosync.quorum_initialize = no_corosync;
 	return 0;
@@ -143,13 +146,17 @@ static void test_probe_finds_running_vm_although_config_unreadable(void **state)
 	assert_int_equal(run("monitor"), OCF_NOT_RUNNING);
 }
 
-static void test_monitor_depth_10_falls_back_to_depth_0(void **state)
+static void test_monitor_depth_10_asks_the_vmm(void **state)
 {
 	(void)state;
 	setenv("OCF_CHECK_LEVEL", "10", 1);
 	setenv("OCF_RESKEY_CRM_meta_interval", "60000", 1);
 	assert_int_equal(run("monitor"), OCF_NOT_RUNNING);
+	/* A vmm process that does not answer its socket has failed... */
 	pid_t pid = fake_vmm_start(rundir, "web1", 0);
+	assert_int_equal(run("monitor"), OCF_ERR_GENERIC);
+	/* ...though depth 0 sees only that the process runs. */
+	setenv("OCF_CHECK_LEVEL", "0", 1);
 	assert_int_equal(run("monitor"), OCF_SUCCESS);
 	fake_vmm_crash(pid);
 }
@@ -183,8 +190,11 @@ static void test_validate_all_codes(void **state)
 static void test_start_rules(void **state)
 {
 	(void)state;
-	/* Stand-alone: everything up to spawning the vmm, which is not there yet. */
-	assert_int_equal(run("start"), OCF_ERR_UNIMPLEMENTED);
+	/* Stand-alone: everything up to the vmm, which exits at once here. */
+	assert_int_equal(run("start"), OCF_ERR_GENERIC);
+	setenv("HAVM_VMM", "/nonexistent/vmm", 1);
+	assert_int_equal(run("start"), OCF_ERR_INSTALLED);
+	setenv("HAVM_VMM", "/bin/false", 1);
 	/* Under Pacemaker a dead corosync is never stand-alone. */
 	setenv("OCF_RESKEY_crm_feature_set", "3.16.2", 1);
 	assert_int_equal(run("start"), OCF_ERR_GENERIC);
@@ -219,7 +229,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_of_stopped_vm_succeeds_and_cleans_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_on_broken_environment_is_not_running_recurring_is_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_finds_running_vm_although_config_unreadable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_monitor_depth_10_falls_back_to_depth_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_depth_10_asks_the_vmm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_all_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_is_unimplemented_and_validates_first, setup, teardown),

@@ -18,7 +18,7 @@ int lc_setup(void **state)
 	FILE *fp = fopen(f->config, "w");
 	if (!fp)
 		return -1;
-	fputs("<?xml version=\"1.0\"?>\n<vm name=\"web1\"/>\n", fp);
+	fputs(LC_VALID_VMC, fp);
 	fclose(fp);
 	struct havm_vm_params p = { .config = f->config, .rundir = f->rundir };
 	struct havm_err e;

@@ -7,6 +7,11 @@
 
 #include <limits.h>
 
+/* A .vmc that vmcore's parser accepts (the image need not exist to parse). */
+#define LC_VALID_VMC                                                                             \
+	"<vm name=\"web1\"><memory unit=\"MiB\">4</memory><boot><image>web1.bin</image></boot>" \
+	"</vm>\n"
+
 struct lc_fixture {
 	char dir[PATH_MAX];    /* scratch */
 	char rundir[PATH_MAX]; /* <dir>/run */

@@ -1,6 +1,6 @@
 /* Unit tests for havm/online.c: the quorum gate (corosync stood in for by
- * the ops table), idempotence when the VM runs, crash recovery, and that the
- * not-yet-supported vmm start leaves nothing behind. */
+ * the ops table), idempotence when the VM runs, crash recovery, and that a
+ * failed vmm start leaves nothing behind. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +60,10 @@ static int setup(void **state)
 	init_rc = CS_OK;
 	quorate = 1;
 	havm_corosync = (struct havm_corosync_ops){ f_qinit, f_getq, f_fin, f_cinit, f_cstr, f_cu32, f_fin };
+	/* A "vmm" that exits at once with status 1: the start path runs for
+	 * real up to the process; the real vmm is tested in
+	 * tests/integration/test_lifecycle_vmm.sh. */
+	setenv("HAVM_VMM", "/bin/false", 1);
 	return lc_setup(state);
 }
 
@@ -81,9 +85,9 @@ static void test_standalone_allowed_unless_cluster_required(void **state)
 	init_rc = CS_ERR_LIBRARY; /* corosync not running */
 	struct havm_err e;
 	havm_err_clear(&e);
-	/* Allowed up to the (unsupported) vmm start. */
-	assert_int_equal(havm_online(f->vm, NULL, &e), -ENOTSUP);
-	assert_int_equal(e.kind, HAVM_E_UNSUPPORTED);
+	/* Allowed: it gets as far as starting the (failing) vmm. */
+	assert_true(havm_online(f->vm, NULL, &e) < 0);
+	assert_non_null(strstr(e.msg, "vmm exited with status 1 before it ran"));
 
 	struct havm_vm_params p = { .config = f->config, .rundir = f->rundir, .require_cluster = true };
 	struct havm_vm *vm;
@@ -108,21 +112,37 @@ static void test_online_of_running_vm_succeeds_without_touching_it(void **state)
 	fake_vmm_crash(pid);
 }
 
-static void test_online_after_crash_recovers_and_leaves_lock_free(void **state)
+static void test_failed_start_after_crash_leaves_nothing_behind(void **state)
 {
 	struct lc_fixture *f = *state;
 	pid_t pid = fake_vmm_start(f->rundir, "web1", 0);
 	fake_vmm_crash(pid);
 	struct havm_err e;
 	havm_err_clear(&e);
-	assert_int_equal(havm_online(f->vm, NULL, &e), -ENOTSUP);
-	assert_non_null(strstr(e.msg, "starting the vmm is not supported"));
+	assert_true(havm_online(f->vm, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_INTERNAL);
+	assert_non_null(strstr(e.msg, "vm web1: vmm exited with status 1"));
 	assert_false(lc_exists(f, HAVM_RUNTIME_PIDFILE));
 	assert_false(lc_exists(f, HAVM_RUNTIME_SOCKET));
 	struct havm_runtime *rt;
 	assert_int_equal(havm_runtime_open(&rt, f->rundir, "web1", 0, &e), 0);
 	assert_int_equal(havm_runtime_lock_held(rt), 0);
 	havm_runtime_close(rt);
+	enum havm_vm_status st;
+	assert_int_equal(havm_looksalive(f->vm, &st, &e), 0);
+	assert_int_equal(st, HAVM_VM_STOPPED);
+}
+
+static void test_missing_vmm_program_is_notfound(void **state)
+{
+	struct lc_fixture *f = *state;
+	setenv("HAVM_VMM", "/nonexistent/vmm", 1);
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_true(havm_online(f->vm, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_NOTFOUND);
+	assert_non_null(strstr(e.msg, "/nonexistent/vmm"));
+	setenv("HAVM_VMM", "/bin/false", 1);
 }
 
 static void test_online_busy_when_lock_held_without_vmm(void **state)
@@ -154,7 +174,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_online_without_quorum_is_refused_before_any_lock, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_standalone_allowed_unless_cluster_required, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_online_of_running_vm_succeeds_without_touching_it, setup, lc_teardown),
-		cmocka_unit_test_setup_teardown(test_online_after_crash_recovers_and_leaves_lock_free, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_start_after_crash_leaves_nothing_behind, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_vmm_program_is_notfound, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_online_busy_when_lock_held_without_vmm, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_online_with_missing_config_fails_open, setup, lc_teardown),
 	};

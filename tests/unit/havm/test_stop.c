@@ -76,7 +76,7 @@ static void test_terminate_with_lock_but_no_vmm_is_state_error_at_deadline(void 
 	fake_vmm_crash(pid);
 }
 
-static void test_offline_stopped_cleans_and_running_is_unsupported(void **state)
+static void test_offline_stopped_cleans_save_is_unsupported_poweroff_needs_answer(void **state)
 {
 	struct lc_fixture *f = *state;
 	struct havm_err e;
@@ -86,12 +86,21 @@ static void test_offline_stopped_cleans_and_running_is_unsupported(void **state)
 	assert_int_equal(havm_offline(f->vm, NULL, &e), -ENOTSUP);
 	assert_int_equal(e.kind, HAVM_E_UNSUPPORTED);
 	assert_non_null(strstr(e.msg, "Offline (save)"));
+	havm_vm_set_stop_policy(f->vm, HAVM_STOP_SHUTDOWN);
+	assert_int_equal(havm_offline(f->vm, NULL, &e), -ENOTSUP);
+	assert_non_null(strstr(e.msg, "Offline (shutdown)"));
+	/* poweroff is a control request: a vmm that does not answer fails it. */
+	havm_vm_set_stop_policy(f->vm, HAVM_STOP_POWEROFF);
+	assert_true(havm_offline(f->vm, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_IO);
+	assert_non_null(strstr(e.msg, "poweroff"));
 	assert_int_equal(fake_vmm_reap(pid), 0); /* untouched */
 	fake_vmm_crash(pid);
 	assert_true(lc_exists(f, HAVM_RUNTIME_SOCKET));
 	assert_int_equal(havm_offline(f->vm, NULL, &e), 0);
 	assert_false(lc_exists(f, HAVM_RUNTIME_SOCKET));
 	assert_false(lc_exists(f, HAVM_RUNTIME_PIDFILE));
+	assert_int_equal(havm_vm_stop_policy(f->vm), HAVM_STOP_POWEROFF);
 }
 
 int main(void)
@@ -101,7 +110,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_terminate_of_stopped_vm_succeeds_and_cleans_crash, lc_setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_terminate_never_kills_a_process_that_is_not_our_vmm, lc_setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_terminate_with_lock_but_no_vmm_is_state_error_at_deadline, lc_setup, lc_teardown),
-		cmocka_unit_test_setup_teardown(test_offline_stopped_cleans_and_running_is_unsupported, lc_setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_offline_stopped_cleans_save_is_unsupported_poweroff_needs_answer, lc_setup, lc_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

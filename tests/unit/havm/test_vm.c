@@ -123,7 +123,8 @@ static void test_stop_policy_names_round_trip(void **state)
 static void test_open_reads_well_formed_config_by_path_and_from_dir_store(void **state)
 {
 	(void)state;
-	write_file("web1.vmc", "<?xml version=\"1.0\"?>\n<vm name=\"web1\"><memory mb=\"64\"/></vm>\n");
+	write_file("web1.vmc", "<?xml version=\"1.0\"?>\n<vm name=\"web1\"><memory unit=\"MiB\">4</memory>"
+			       "<boot><image>web1.bin</image></boot></vm>\n");
 	char path[PATH_MAX], store[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/web1.vmc", dir);
 	struct havm_vm *vm = new_vm(path, NULL);
@@ -167,7 +168,15 @@ static void test_open_errors_name_file_line_and_kind(void **state)
 	write_file("broken.vmc", "<vm>\n<memory>\n</vm>\n");
 	open_fails("broken.vmc", HAVM_E_FORMAT, "broken.vmc:4: Premature end of data");
 	write_file("empty.vmc", "");
-	open_fails("empty.vmc", HAVM_E_FORMAT, "empty file");
+	open_fails("empty.vmc", HAVM_E_FORMAT, "empty.vmc: empty file");
+	/* The content is validated by vmcore's .vmc parser. */
+	write_file("tib.vmc", "<vm name=\"tib\">\n<memory unit=\"TiB\">4</memory>\n"
+			      "<boot><image>x.bin</image></boot></vm>\n");
+	open_fails("tib.vmc", HAVM_E_CONFIG, "tib.vmc:2: <memory>");
+	/* Its <vm name> must be the file name: the runtime state is found by it. */
+	write_file("web2.vmc", "<vm name=\"web3\"><memory unit=\"MiB\">4</memory>"
+			       "<boot><image>x.bin</image></boot></vm>\n");
+	open_fails("web2.vmc", HAVM_E_CONFIG, "<vm name=\"web3\">: expected \"web2\", the file name");
 	write_file("text.vmc", "memory=64\n");
 	open_fails("text.vmc", HAVM_E_FORMAT, "text.vmc:1:");
 	/* A directory is not a configuration. */
@@ -184,7 +193,7 @@ static void test_open_errors_name_file_line_and_kind(void **state)
 	/* The prefix names the VM once. */
 	open_fails("missing.vmc", HAVM_E_NOTFOUND, "vm missing: ");
 	if (geteuid() != 0) { /* root reads anything */
-		write_file("secret.vmc", "<vm/>");
+		write_file("secret.vmc", "<vm name=\"secret\"/>");
 		snprintf(sub, sizeof(sub), "%s/secret.vmc", dir);
 		chmod(sub, 0);
 		open_fails("secret.vmc", HAVM_E_IO, "cannot open");
