@@ -355,6 +355,52 @@ static void test_misuse_is_refused_and_sticky(void **state)
 	free(ram);
 }
 
+static int full_sink(void *opaque, const void *buf, size_t len)
+{
+	size_t *room = opaque;
+	(void)buf;
+	if (len > *room)
+		return -ENOSPC;
+	*room -= len;
+	return 0;
+}
+
+static ssize_t fail_pread(int fd, void *buf, size_t len, off_t off)
+{
+	(void)fd, (void)buf, (void)len, (void)off;
+	errno = EIO;
+	return -1;
+}
+
+static void test_sink_and_read_errors_are_reported_as_io(void **state)
+{
+	(void)state;
+	struct vsv_machine_desc d;
+	tu_desc(&d);
+	uint8_t *ram = malloc(TU_RAM_SIZE);
+	tu_ram(ram, TU_RAM_SIZE, 8);
+	size_t room = 100 * 1024;  /* the "stream" takes 100 KiB, then is full */
+	struct vsv_writer *w;
+	struct havm_err e;
+	assert_int_equal(vsv_writer_open_sink(full_sink, &room, "stream", &d, &w, &e), 0);
+	int rc = tu_write_all(w, 8, ram, 2, &e);
+	if (rc == 0)
+		rc = vsv_writer_commit(w, &e);
+	else
+		vsv_writer_abort(w);
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(e.kind, HAVM_E_IO);
+	assert_non_null(strstr(e.msg, "stream: write at offset"));
+	free(ram);
+	/* a read error while opening a good file is I/O, not format */
+	assert_int_equal(save(8, 1, &e), 0);
+	havm_sys.pread = fail_pread;
+	struct vsv_reader *r;
+	assert_int_equal(vsv_reader_open(path, &d, &r, &e), -EIO);
+	assert_int_equal(e.kind, HAVM_E_IO);
+	assert_non_null(strstr(e.msg, "reading header at offset 0"));
+}
+
 static void test_description_helpers_validate_names(void **state)
 {
 	(void)state;
@@ -384,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_at_every_step_keeps_previous_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_or_rename_failure_reports_and_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misuse_is_refused_and_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink_and_read_errors_are_reported_as_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_description_helpers_validate_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
