@@ -104,8 +104,11 @@ static json_object *handle_line(struct ctl_server *s, const char *line, size_t l
 		error_reply(reply, &err);
 	} else {
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
-		json_object_object_foreach(fields, k, v)
-			json_object_object_add(reply, k, json_object_get(v));
+		struct json_object_iterator it = json_object_iter_begin(fields);
+		struct json_object_iterator end = json_object_iter_end(fields);
+		for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+			json_object_object_add(reply, json_object_iter_peek_name(&it),
+					       json_object_get(json_object_iter_peek_value(&it)));
 	}
 	json_object_put(fields);
 	json_object_put(req);
