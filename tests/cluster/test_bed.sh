@@ -208,6 +208,7 @@ fi
 pids=$(awk '{print $1}' "$BED_DIR/pids" | tr '\n' ' ')
 id=$BED_ID
 td=$(bed_now_ms)
+((_tap_failed > 0)) && BED_KEEP_LOGS=$HAVM_TOP/build/test-logs/bed-$BED_ID
 bed_down
 diag "timing: teardown $(($(bed_now_ms) - td)) ms"
 check_eq "bed_down leaves no namespace of the bed" "" "$(ip netns list | grep "^rt-$id-")"

@@ -48,7 +48,8 @@ bed_fenced() {
 	local k
 	k=$(_bed_view "$@") || return 1
 	[[ ${1:-} == -n ]] && shift 2
-	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" 2>/dev/null | grep -q 'successful'
+	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
+		grep -qE "^(reboot|turning off) of n$(bed_node "$1") successful"
 }
 
 # bed_wait_fenced [-n K] VICTIM [TIMEOUT_S=60]
@@ -56,4 +57,71 @@ bed_wait_fenced() {
 	local view=()
 	[[ ${1:-} == -n ]] && view=(-n "$2") && shift 2
 	bed_poll "${2:-60}" 0.5 bed_fenced "${view[@]}" "$1"
+}
+
+# bed_fencing_havm [-n K] LUN...: our fence agent (fence_havm, SCSI-3 PR over
+# iSCSI against the bed's SAN) for every node, with unfencing: the device
+# provides=unfencing, so every node registers its key ("on") before it may
+# run resources. Fabric fencing has no reboot, hence pcmk_reboot_action=off.
+# Needs bed_san_up, the LUNs (bed_san_lun) and bed_install_agents.
+bed_fencing_havm() {
+	local k nodes devs="" lun
+	k=$(_bed_view "$@") || return 1
+	[[ ${1:-} == -n ]] && shift 2
+	(($#)) || { bed_die "bed_fencing_havm: no LUN given"; return 1; }
+	for lun; do devs+="${devs:+,}$BED_SAN_URL/$lun"; done
+	nodes=$(seq 1 "$BED_NODES" | sed 's/^/n/' | tr '\n' ' ' | sed 's/ $//')
+	_bed_client "$k" cibadmin --create -o resources --xml-text "
+<primitive id=\"fence-havm\" class=\"stonith\" type=\"fence_havm\">
+ <instance_attributes id=\"fence-havm-ia\">
+  <nvpair id=\"fh-dev\" name=\"devices\" value=\"$devs\"/>
+  <nvpair id=\"fh-hl\" name=\"pcmk_host_list\" value=\"$nodes\"/>
+  <nvpair id=\"fh-hc\" name=\"pcmk_host_check\" value=\"static-list\"/>
+  <nvpair id=\"fh-ra\" name=\"pcmk_reboot_action\" value=\"off\"/>
+ </instance_attributes>
+ <meta_attributes id=\"fence-havm-meta\">
+  <nvpair id=\"fh-unf\" name=\"provides\" value=\"unfencing\"/>
+ </meta_attributes>
+ <operations><op id=\"fence-havm-mon\" name=\"monitor\" interval=\"60s\" timeout=\"20s\"/></operations>
+</primitive>" || return 1
+	bed_crm_property -n "$k" stonith-timeout "$BED_STONITH_TIMEOUT" &&
+		bed_crm_property -n "$k" stonith-enabled true
+}
+
+# bed_fence_remove [-n K] ID: delete a fence device (or any primitive).
+bed_fence_remove() {
+	local k
+	k=$(_bed_view "$@") || return 1
+	[[ ${1:-} == -n ]] && shift 2
+	_bed_client "$k" cibadmin --delete -o resources --xml-text "<primitive id=\"$1\"/>"
+}
+
+# bed_unfenced [-n K] NODE -> 0 when the fencing history (K's view) has a
+# successful unfencing ("on") of NODE.
+bed_unfenced() {
+	local k
+	k=$(_bed_view "$@") || return 1
+	[[ ${1:-} == -n ]] && shift 2
+	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
+		grep -qE "^unfencing of n$(bed_node "$1") successful"
+}
+
+# bed_wait_unfenced [-n K] NODE [TIMEOUT_S=60]
+bed_wait_unfenced() {
+	local view=()
+	[[ ${1:-} == -n ]] && view=(-n "$2") && shift 2
+	bed_poll "${2:-60}" 0.5 bed_unfenced "${view[@]}" "$1"
+}
+
+# bed_havm_key_status [-n K] NODE LUN...: fence_havm's "status" of NODE on
+# the SAN LUNs, run inside node K: 0 = NODE's key is registered ("on"),
+# 2 = it is not ("off", fenced), 1 = the agent could not tell.
+bed_havm_key_status() {
+	local k devs="" node lun
+	k=$(_bed_view "$@") || return 1
+	[[ ${1:-} == -n ]] && shift 2
+	node=n$(bed_node "$1")
+	shift
+	for lun; do devs+="${devs:+,}$BED_SAN_URL/$lun"; done
+	_bed_client "$k" fence_havm -o status -n "$node" --devices="$devs" >/dev/null 2>&1
 }

@@ -58,6 +58,7 @@ bed_start_node() {
 	rm -f "$d/ready"
 	# The anchor: a private mount + UTS namespace inside the node's netns.
 	# /run and /dev/shm are fresh tmpfs on every start, as after a reboot.
+	# shellcheck disable=SC2016
 	ip netns exec "$ns" unshare --mount --uts --propagation private \
 		/bin/sh -c '
 		set -e

@@ -48,10 +48,12 @@ bed_san_tgtadm() {
 # bed_san_lun NAME SIZE_MB: add a sparse file-backed LUN; prints its number.
 bed_san_lun() {
 	local name=$1 mb=$2 d=$BED_DIR/san lun
-	lun=$(($(ls "$d"/*.img 2>/dev/null | wc -l) + 1))
+	[[ -e $d/$name.img ]] && { bed_die "LUN $name exists"; return 1; }
+	lun=$(($(cat "$d/luns" 2>/dev/null || echo 0) + 1))
 	truncate -s "${mb}M" "$d/$name.img" || return 1
 	bed_san_tgtadm --op new --mode logicalunit --tid 1 --lun "$lun" \
 		-b "$d/$name.img" --bstype rdwr >/dev/null || return 1
+	echo "$lun" >"$d/luns"
 	echo "$lun"
 }
 

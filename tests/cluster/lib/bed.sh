@@ -31,6 +31,7 @@ bed_log() { printf '# bed %s %s\n' "$(date +%T.%N | cut -c1-12)" "$*" >&2; }
 bed_die() { bed_log "ERROR: $*"; return 1; }
 
 # bed_init [ID]: choose the id and state directory, remove stale beds.
+# shellcheck disable=SC2120
 bed_init() {
 	BED_ID=${1:-${BED_ID:-hv$$}}
 	BED_DIR=/tmp/havm-bed-$BED_ID
@@ -75,7 +76,7 @@ bed_poll() {
 # bed_up N: switch, N nodes, corosync + pacemaker on each (does not wait).
 bed_up() {
 	local n=${1:-3} k
-	[[ -n ${BED_ID:-} ]] || bed_init
+	[[ -n ${BED_ID:-} ]] || bed_init "${BED_ID:-}"
 	BED_NODES=$n
 	echo "$n" >"$BED_DIR/nodes"
 	ip netns add "$BED_SW" || return 1
