@@ -15,3 +15,8 @@ test_agent_env_LIBS := lifecycle vmcore_vmc vmcore_ctl common
 test_agent_actions_SRCS := tests/unit/agent/test_actions.c $(AGENT_TEST_SRCS) \
 	tests/unit/havm/fake_vmm.c
 test_agent_actions_LIBS := lifecycle vmcore_vmc vmcore_ctl common
+
+FUZZERS += ocf_env_fuzz
+ocf_env_fuzz_SRCS := tests/fuzz/ocf_env_fuzz.c agent/env.c havm/vm.c havm/runtime.c \
+	vmcore/vmc/vmc.c common/err.c common/sys.c common/log.c common/fault.c
+ocf_env_fuzz_LDLIBS := -lxml2 -lqb

@@ -37,3 +37,8 @@ test_online_LIBS := $(HAVM_LC_LIBS)
 
 INTEGRATION_TESTS += tests/integration/test_quorum_corosync.sh
 INTEGRATION_TESTS += tests/integration/test_lifecycle_vmm.sh
+
+FUZZERS += runtime_parse_fuzz
+runtime_parse_fuzz_SRCS := tests/fuzz/runtime_parse_fuzz.c havm/runtime.c common/err.c common/sys.c \
+	common/log.c common/fault.c
+runtime_parse_fuzz_LDLIBS := -lqb

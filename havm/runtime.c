@@ -1,6 +1,7 @@
 /* havm — per-VM runtime directory, lock and pidfile; see runtime.h. */
 #define LOG_TAG HAVM_TAG_HAVM
 #include "havm/runtime.h"
+#include "havm/runtime_int.h"
 
 #include "common/log.h"
 #include "common/sys.h"
@@ -265,14 +266,22 @@ int havm_runtime_read_pid(const struct havm_runtime *rt, struct havm_proc_id *id
 	if (n < 0)
 		return havm_err_set(e, HAVM_E_IO, -err, "%s: read: %s", path, strerror(err));
 	text[n] = '\0';
-	/* Exactly "<pid> <starttime>\n". */
-	char *sp = strchr(text, ' '), *nl = strchr(text, '\n');
-	uint64_t pid, start;
-	if (!sp || !nl || nl < sp || nl[1] != '\0' || !parse_u64(text, sp, &pid) ||
-	    !parse_u64(sp + 1, nl, &start) || pid < 1 || pid > INT_MAX)
+	if (havm_pidfile_parse(text, (size_t)n, id) < 0)
 		return havm_err_set(e, HAVM_E_FORMAT, -EINVAL,
 				    "%s: expected \"<pid> <starttime>\\n\", found %zd bytes '%.32s'",
 				    path, n, text);
+	return 0;
+}
+
+int havm_pidfile_parse(const char *text, size_t len, struct havm_proc_id *id)
+{
+	/* Exactly "<pid> <starttime>\n", nothing else (no NUL inside). */
+	const char *end = text + len;
+	const char *sp = memchr(text, ' ', len), *nl = memchr(text, '\n', len);
+	uint64_t pid, start;
+	if (!sp || !nl || nl < sp || nl + 1 != end || !parse_u64(text, sp, &pid) ||
+	    !parse_u64(sp + 1, nl, &start) || pid < 1 || pid > INT_MAX)
+		return -EINVAL;
 	id->pid = (pid_t)pid;
 	id->starttime = start;
 	return 0;
@@ -291,9 +300,17 @@ int havm_proc_id_of(pid_t pid, struct havm_proc_id *id)
 	if (n <= 0)
 		return n < 0 ? -err : -ESRCH;
 	buf[n] = '\0';
+	int rc = havm_proc_stat_parse(buf, id);
+	if (rc == 0)
+		id->pid = pid;
+	return rc;
+}
+
+int havm_proc_stat_parse(const char *buf, struct havm_proc_id *id)
+{
 	/* The command name in parentheses may hold spaces: fields count from the
 	 * last ')'. Field 3 is the state, field 22 the start time. */
-	char *p = strrchr(buf, ')');
+	const char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
 		return -EPROTO;
 	p += 2;
@@ -305,11 +322,10 @@ int havm_proc_id_of(pid_t pid, struct havm_proc_id *id)
 			return -EPROTO;
 		p++;
 	}
-	char *end = strchr(p, ' ');
+	const char *end = strchr(p, ' ');
 	uint64_t start;
 	if (!end || !parse_u64(p, end, &start))
 		return -EPROTO;
-	id->pid = pid;
 	id->starttime = start;
 	return 0;
 }
