@@ -24,7 +24,7 @@ struct fctx {
 	const struct fence_args *a;
 	FILE *out, *err;
 	const char *action;
-	char *devices[MAX_DEVICES];
+	char devices[MAX_DEVICES][LUN_URL_MAX + 512];
 	int ndev;
 	struct lun_opts lo;
 	struct pr_cluster cl;
@@ -52,24 +52,24 @@ static int failed(struct fctx *c, const char *fmt, ...)
 
 static void ctx_free(struct fctx *c)
 {
-	for (int i = 0; i < c->ndev; i++)
-		free(c->devices[i]);
+	/* wipe the URLs: they may carry CHAP passwords */
+	memset(c->devices, 0, sizeof(c->devices));
 }
 
 /* iscsi://host/... + login/passwd => iscsi://login%passwd@host/... when the
- * URL has no credentials of its own. */
-static char *with_chap(const char *url, const char *login, const char *passwd)
+ * URL has no credentials of its own. -1 if it does not fit in @out. */
+static int with_chap(const char *url, const char *login, const char *passwd, char *out, size_t cap)
 {
 	const char *rest = url + strlen("iscsi://");
 	const char *slash = strchr(rest, '/');
 	const char *at = strchr(rest, '@');
+	int n;
 	if (!login || !*login || (at && (!slash || at < slash)))
-		return strdup(url);
-	size_t n = strlen(url) + strlen(login) + (passwd ? strlen(passwd) : 0) + 4;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "iscsi://%s%s%s@%s", login, passwd && *passwd ? "%" : "", passwd ? passwd : "", rest);
-	return s;
+		n = snprintf(out, cap, "%s", url);
+	else
+		n = snprintf(out, cap, "iscsi://%s%s%s@%s", login, passwd && *passwd ? "%" : "",
+			     passwd ? passwd : "", rest);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 static int parse_devices(struct fctx *c)
@@ -95,9 +95,9 @@ static int parse_devices(struct fctx *c)
 					      c->ndev + 1, url);
 			return failed(c, "devices: entry %d: %s", c->ndev + 1, e.msg);
 		}
-		c->devices[c->ndev] = with_chap(url, fence_arg(c->a, FP_LOGIN), fence_arg(c->a, FP_PASSWD));
-		if (!c->devices[c->ndev])
-			return failed(c, "out of memory");
+		if (with_chap(url, fence_arg(c->a, FP_LOGIN), fence_arg(c->a, FP_PASSWD), c->devices[c->ndev],
+			      sizeof(c->devices[0])) < 0)
+			return failed(c, "devices: entry %d: too long with the CHAP login added", c->ndev + 1);
 		c->ndev++;
 		p += n;
 		if (*p == ',')

@@ -136,8 +136,9 @@ static int setup_context(struct lun *l, struct havm_err *err)
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "lun %s: mutual CHAP: %s", l->name,
 				    iscsi_get_error(l->ctx));
 	const char *dbg = getenv("HAVM_ISCSI_DEBUG"); /* libiscsi's own trace, 1..10 */
-	if (dbg && atoi(dbg) > 0) {
-		iscsi_set_log_level(l->ctx, atoi(dbg));
+	long dbg_level = dbg ? strtol(dbg, NULL, 10) : 0;
+	if (dbg_level > 0) {
+		iscsi_set_log_level(l->ctx, (int)dbg_level);
 		iscsi_set_log_fn(l->ctx, iscsi_log_to_stderr);
 	}
 	iscsi_set_timeout(l->ctx, l->opts.timeout_s);

@@ -130,6 +130,9 @@ static int writeloop(struct lun *l, uint64_t key, int argc, char **argv, struct 
 	w.loop = qb_loop_create();
 	if (!w.buf || !w.loop || lun_attach(l, w.loop) < 0) {
 		fprintf(stderr, "lun_probe: cannot set up the loop\n");
+		free(w.buf);
+		if (w.loop)
+			qb_loop_destroy(w.loop);
 		return 1;
 	}
 	wl_submit(&w);
@@ -317,8 +320,8 @@ int main(int argc, char **argv)
 			if (pr_key_parse(optarg, &key, &e) < 0)
 				return fail(&e);
 			break;
-		case 't': o.timeout_s = atoi(optarg); break;
-		case 'n': o.nop_interval_s = atoi(optarg); break;
+		case 't': o.timeout_s = (int)strtol(optarg, NULL, 10); break;
+		case 'n': o.nop_interval_s = (int)strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
 	}
