@@ -4,7 +4,8 @@
 # holds the runtime lock, LooksAlive/IsAlive see it, a second Online is a
 # no-op, Offline by poweroff ends it cleanly, Terminate kills it, a SIGKILLed
 # vmm reads as stopped and the next Online recovers; the agent's start,
-# depth-0/10 monitors and stop (save falls back to poweroff) do the same.
+# depth-0/10 monitors and stop (save falls back to poweroff) do the same,
+# and resource-agents' ocf-tester passes the agent.
 source "$(dirname "$0")/../lib/tap.sh"
 havm=$HAVM_BIN/havm
 agent=$HAVM_BIN/VirtualServer
@@ -12,7 +13,21 @@ vmm=$HAVM_BIN/vmm
 ticker=$HAVM_TOP/build/guests/ticker.bin
 if [[ ! -x $havm || ! -x $agent || ! -x $vmm || ! -f $ticker ]]; then
 	skip "lifecycle with the real vmm" "havm, VirtualServer, vmm or the ticker guest is not built"
-	done_testing
+	
+# --- ocf-tester (resource-agents): the whole OCF contract as Pacemaker's
+# developers check it: meta-data DTD, start/stop idempotence, monitor
+# codes, validate-all, start after start, stop after stop.
+unset OCF_RESKEY_config OCF_RESKEY_CRM_meta_timeout
+if command -v ocf-tester >/dev/null; then
+	(cd "$scratch" && timeout 300 ocf-tester -n tick1 -o config="$store/tick1.vmc" \
+		-o rundir="$HAVM_RUNDIR" "$agent") >"$scratch/ocf-tester.log" 2>&1
+	check "ocf-tester passes all tests" grep -q 'passed all tests' "$scratch/ocf-tester.log"
+	grep -q 'passed all tests' "$scratch/ocf-tester.log" || sed 's/^/# /' "$scratch/ocf-tester.log" | tail -20
+	check "... and leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
+else
+	skip "ocf-tester passes all tests" "ocf-tester (resource-agents) not installed"
+fi
+done_testing
 	exit
 fi
 export HAVM_VMM=$vmm HAVM_RUNDIR=$scratch/run
@@ -119,4 +134,18 @@ OCF_RESKEY_CRM_meta_interval=0 "$agent" monitor 2>/dev/null
 check_eq "probe after stop: 7" 7 $?
 "$agent" stop 2>/dev/null
 check_eq "stop again: 0" 0 $?
+
+# --- ocf-tester (resource-agents): the whole OCF contract as Pacemaker's
+# developers check it: meta-data DTD, start/stop idempotence, monitor
+# codes, validate-all, start after start, stop after stop.
+unset OCF_RESKEY_config OCF_RESKEY_CRM_meta_timeout
+if command -v ocf-tester >/dev/null; then
+	(cd "$scratch" && timeout 300 ocf-tester -n tick1 -o config="$store/tick1.vmc" \
+		-o rundir="$HAVM_RUNDIR" "$agent") >"$scratch/ocf-tester.log" 2>&1
+	check "ocf-tester passes all tests" grep -q 'passed all tests' "$scratch/ocf-tester.log"
+	grep -q 'passed all tests' "$scratch/ocf-tester.log" || sed 's/^/# /' "$scratch/ocf-tester.log" | tail -20
+	check "... and leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
+else
+	skip "ocf-tester passes all tests" "ocf-tester (resource-agents) not installed"
+fi
 done_testing
