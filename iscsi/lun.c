@@ -5,6 +5,7 @@
  * Order of this file: types, open/close, request engine (issue, complete,
  * retry), the registration guard, loop integration, accessors. */
 #define LOG_TAG HAVM_TAG_ISCSI
+#include "common/fault.h"
 #include "common/log.h"
 #include "iscsi/lun_int.h"
 
@@ -370,7 +371,7 @@ int lun_submit(struct lun *l, struct lun_req *r)
 	r->all_next = l->all;
 	l->all = r;
 	l->pending++;
-	if (l->checking && !r->internal) {
+	if ((l->checking || l->want_reconnect) && !r->internal) {
 		hold(l, r);
 		return 1;
 	}
@@ -418,6 +419,20 @@ static void req_done(struct iscsi_context *ctx, int status, void *data, void *pr
 		key = t->sense.key;
 		ascq = t->sense.ascq;
 	}
+	/* Test builds: turn the N-th good completion into a path fault
+	 * (HAVM_FAULT_AT=iscsi.conflict:N:fail, iscsi.ua29, iscsi.timeout).
+	 * The command did run, so only idempotent re-issues may follow. */
+	if (!r->internal && status == SCSI_STATUS_GOOD) {
+		if (HAVM_FAULT("iscsi.ua29")) {
+			status = SCSI_STATUS_CHECK_CONDITION;
+			key = SCSI_SENSE_UNIT_ATTENTION;
+			ascq = 0x2900;
+		} else if (HAVM_FAULT("iscsi.conflict")) {
+			status = SCSI_STATUS_RESERVATION_CONFLICT;
+		} else if (HAVM_FAULT("iscsi.timeout")) {
+			status = SCSI_STATUS_TIMEOUT;
+		}
+	}
 	enum lun_event ev = lun_classify(status, key, ascq);
 	if (ev == LUN_EV_GOOD) {
 		if (r->op == LUN_OP_READ && t && r->buf) {
@@ -454,10 +469,23 @@ static void req_done(struct iscsi_context *ctx, int status, void *data, void *pr
 			guard_start(l);
 		return;
 	}
-	if (can_retry && (ev == LUN_EV_RETRY || ev == LUN_EV_PR_UA || ev == LUN_EV_TIMEOUT ||
+	if (can_retry && ev == LUN_EV_TIMEOUT) {
+		/* The path is suspect: hold this and new requests; the next tick
+		 * reconnects (not from inside a callback, as QEMU does) and
+		 * re-issues them. The timed-out command may still have run:
+		 * re-issuing the same write is harmless. */
+		l->want_reconnect = true;
+		l->stats.retries++;
+		hlog(LOG_WARNING, "lun %s: %s timed out; reconnecting", l->name, op_names[r->op]);
+		if (!r->internal) {
+			hold(l, r);
+			return;
+		}
+		if (req_issue(r) > 0)
+			return;
+	}
+	if (can_retry && (ev == LUN_EV_RETRY || ev == LUN_EV_PR_UA ||
 			  (ev == LUN_EV_NEXUS_UA && !guarded))) {
-		if (ev == LUN_EV_TIMEOUT)
-			l->want_reconnect = true; /* the tick reconnects (not from a callback) */
 		l->stats.retries++;
 		hlog(LOG_DEBUG, "lun %s: retrying %s (attempt %d)", l->name, op_names[r->op], r->attempts + 1);
 		if (l->checking && !r->internal) {
@@ -737,6 +765,10 @@ void lun_tick(struct lun *l)
 	if (l->want_reconnect) {
 		l->want_reconnect = false;
 		lun_reconnect(l);
+		/* libiscsi queues commands while it reconnects; a running
+		 * registration check releases the held requests itself. */
+		if (!l->checking && l->held)
+			release_held(l, 0, NULL);
 		return;
 	}
 	if (l->loop && l->opts.nop_interval_s > 0 && l->ticks % (unsigned)l->opts.nop_interval_s == 0 &&

@@ -19,7 +19,7 @@ test_pr_key_SRCS := tests/unit/iscsi/test_pr_key.c
 test_pr_key_LIBS := havm_iscsi common
 
 INTEGRATION_TESTS += tests/integration/test_iscsi_lun.sh tests/integration/test_iscsi_pr.sh \
-	tests/integration/test_iscsi_reconnect.sh
+	tests/integration/test_iscsi_reconnect.sh tests/integration/test_iscsi_faults.sh
 
 FUZZERS += lun_url_fuzz
 lun_url_fuzz_SRCS := tests/fuzz/lun_url_fuzz.c iscsi/url.c common/err.c
