@@ -136,6 +136,19 @@ else
 	skip "triple-fault guest" "build/guests/triple.bin not built"
 fi
 
+# --- guest resets reboot the VM in place ------------------------------------------------
+if [[ -f $HAVM_TOP/build/guests/reboot.bin ]]; then
+	printf '<vm name="rb"><memory>4</memory><boot><image>%s</image></boot><serial port="com1" backend="stdio"/></vm>' \
+		"$HAVM_TOP/build/guests/reboot.bin" >"$scratch/rb.vmc"
+	timeout 30 "$vmm" run "$scratch/rb.vmc" >"$scratch/rb.serial" 2>"$scratch/rb.err" </dev/null
+	check_eq "reboot guest: ends halted (exit 20)" 20 "$?"
+	check_eq "reboot guest: booted three times, counting in CMOS NVRAM" "boot 1 boot 2 boot 3" "$(tr '\n' ' ' <"$scratch/rb.serial" | sed 's/ $//')"
+	check "reboot guest: i8042 and port 0x92 resets were logged" \
+		bash -c "grep -q 'i8042: reset pulse' '$scratch/rb.err' && grep -q 'port92: reset' '$scratch/rb.err' && test \$(grep -c 'guest reset, rebooting' '$scratch/rb.err') = 2"
+else
+	skip "reboot guest" "build/guests/reboot.bin not built"
+fi
+
 # --- configuration errors -------------------------------------------------------
 "$vmm" run "$scratch/missing.vmc" 2>"$scratch/e1"
 check_eq "missing .vmc: exit 8 (notfound)" 8 "$?"
