@@ -192,3 +192,19 @@ bed_frozen() {
 	state=$(awk '{print $3}' "/proc/$anchor/stat" 2>/dev/null)
 	[[ $state == T ]]
 }
+
+# bed_probe_comm K RSC: a process named $BED_PROBE_COMM (default vmm) whose
+# command line contains RSC runs in node K's netns and K is not frozen. For
+# resources whose agent starts a long-lived process (a VM).
+bed_probe_comm() {
+	local pid
+	bed_frozen "$1" && return 1
+	for pid in $(bed_node_pids "$1"); do
+		[[ $(cat "/proc/$pid/comm" 2>/dev/null) == "${BED_PROBE_COMM:-vmm}" ]] || continue
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" && return 0
+	done
+	return 1
+}
+
+# bed_node_pids K: every PID in node K's network namespace.
+bed_node_pids() { ip netns pids "$(bed_ns "$1")" 2>/dev/null; }
