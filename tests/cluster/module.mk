@@ -4,3 +4,4 @@
 # something it needs is missing.
 CLUSTER_TESTS += tests/cluster/test_bed.sh
 CLUSTER_TESTS += tests/cluster/test_havm_fencing.sh
+CLUSTER_TESTS += tests/cluster/test_agent_vm.sh
