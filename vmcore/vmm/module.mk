@@ -3,4 +3,5 @@
 VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c
 vmm_LDLIBS := -lpthread
 
-INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh
+INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
+	tests/integration/test_vmm_tsccal.sh
