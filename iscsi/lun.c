@@ -245,8 +245,10 @@ void lun_close(struct lun *l)
 		return;
 	lun_detach(l);
 	l->closing = true;
-	/* Held requests were never sent: complete them here. In-flight ones are
-	 * completed with SCSI_STATUS_CANCELLED by iscsi_destroy_context. */
+	/* In-flight requests: libiscsi does not call their callbacks when the
+	 * context is destroyed, so cancel them first (local only: a cancelled
+	 * write may still reach the target). Held requests were never sent. */
+	iscsi_scsi_cancel_all_tasks(l->ctx);
 	struct havm_err e;
 	while (l->held) {
 		struct lun_req *r = l->held;

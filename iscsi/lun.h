@@ -82,9 +82,10 @@ struct lun;
 int lun_open(const char *url, const struct lun_opts *o, struct lun **out,
 	     struct havm_err *err) HAVM_MUST_CHECK;
 
-/* Detaches from any loop, completes pending requests with -ECANCELED and
- * logs out. NULL-safe. Unflushed writes are the caller's concern: flush
- * first. */
+/* Detaches from any loop, completes every pending request with -ECANCELED
+ * (each callback runs once, inside this call) and logs out. NULL-safe. The
+ * cancel is local: a cancelled write may still reach the target. Unflushed
+ * writes are the caller's concern: flush first. */
 void lun_close(struct lun *l);
 
 uint64_t lun_blocks(const struct lun *l);      /* capacity in logical blocks */

@@ -10,6 +10,8 @@
  *     keys | reservation | register KEY | unregister | reserve KEY [TYPE]
  *     release KEY [TYPE] | clear KEY | preempt OWN VICTIM [abort] | check KEY
  *     writeloop FIRST_LBA COUNT INTERVAL_MS   (with -k: guard on, registers first)
+ *     closebusy N   (submit N writes and close at once: prints how many
+ *                    callbacks ran and how many were cancelled; must be last)
  *     vhd OFFSET LENGTH   (a dynamic VHD in that byte region via blk_iscsi:
  *                          create, write sectors 0..7 = 0xa1 and 5000..5007 =
  *                          0xb2, close, reopen read-only, verify)
@@ -198,6 +200,41 @@ static int vhd_region(struct lun *l, int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+/* ---- close with requests in flight --------------------------------------- */
+
+struct busy {
+	int done, cancelled, ok;
+};
+
+static void busy_done(void *priv, int rc, const struct havm_err *err)
+{
+	(void)err;
+	struct busy *b = priv;
+	b->done++;
+	b->cancelled += rc == -ECANCELED;
+	b->ok += rc == 0;
+}
+
+static int closebusy(struct lun **lp, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage();
+	int n = (int)num(argv[0]);
+	struct busy b = { 0 };
+	uint8_t *buf = calloc(1, lun_block_size(*lp));
+	if (!buf)
+		return 1;
+	int submitted = 0;
+	for (int i = 0; i < n; i++)
+		if (lun_write_async(*lp, 8000 + (uint64_t)i, 1, buf, 0, busy_done, &b) > 0)
+			submitted++;
+	lun_close(*lp); /* nothing was serviced: all are still pending */
+	*lp = NULL;
+	free(buf);
+	printf("submitted=%d callbacks=%d cancelled=%d ok=%d\n", submitted, b.done, b.cancelled, b.ok);
+	return b.done == submitted ? 0 : 1;
+}
+
 /* ---- blocking commands ----------------------------------------------------- */
 
 static int run_cmd(struct lun *l, const char *cmd, uint64_t key, int argc, char **argv)
@@ -338,6 +375,10 @@ int main(int argc, char **argv)
 		while (j < argc && strcmp(argv[j], "+") != 0)
 			j++;
 		const char *cmd = argv[i];
+		if (strcmp(cmd, "closebusy") == 0) {
+			rc = closebusy(&l, j - i - 1, argv + i + 1);
+			break;
+		}
 		rc = strcmp(cmd, "writeloop") == 0 ? writeloop(l, key, j - i - 1, argv + i + 1, &e)
 						   : run_cmd(l, cmd, key, j - i - 1, argv + i + 1);
 		i = j + 1;

@@ -27,6 +27,9 @@ out=$($P -i $ini "$url" read 32767 2 2>&1); rc=$?
 check_eq "a read past the end is refused before any I/O (config exit 2)" 2 $rc
 check "... and says why" grep -q "read refused" <<<"$out"
 
+out=$($P -i $ini "$url" closebusy 8 2>&1); rc=$?
+check_eq "closing with 8 writes in flight completes each once with -ECANCELED" "submitted=8 callbacks=8 cancelled=8 ok=0|0" "$out|$rc"
+
 # Bad URLs: the message names the part.
 for case in "http://127.0.0.1/iqn.2024-01.test:disk0/1|scheme" \
 	"iscsi://127.0.0.1:99999/iqn.2024-01.test:disk0/1|port" \
