@@ -3,7 +3,7 @@
  * at a LUN. Blocking calls, except `writeloop`, which runs the real
  * asynchronous path inside a qb_loop (NOP keep-alive, reconnect, guard).
  *
- *   lun_probe [-i IQN] [-k KEY] [-t TIMEOUT] [-n NOP_INTERVAL] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...
+ *   lun_probe [-i IQN] [-k KEY|cmap] [-t TIMEOUT] [-n NOP_INTERVAL] URL COMMAND [ARGS] [+ COMMAND [ARGS]]...
  * Commands joined by "+" run in order on one session (one I_T nexus), which
  * is what PR registrations are tied to; the first failure stops the run.
  *     info | read LBA N | write LBA N BYTE [fua] | flush
@@ -246,6 +246,10 @@ static int run_cmd(struct lun *l, const char *cmd, uint64_t key, int argc, char 
 	if (strcmp(cmd, "info") == 0) {
 		printf("blocks=%llu block_size=%u initiator=%s\n", (unsigned long long)lun_blocks(l),
 		       lun_block_size(l), lun_initiator(l));
+		if (key) {
+			pr_key_format(key, kb, sizeof(kb));
+			printf("key=%s\n", kb);
+		}
 		return 0;
 	}
 	if (strcmp(cmd, "read") == 0 || strcmp(cmd, "write") == 0) {
@@ -353,8 +357,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+i:k:t:n:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.initiator = optarg; break;
-		case 'k':
-			if (pr_key_parse(optarg, &key, &e) < 0)
+		case 'k': /* a hex key, or "cmap": this node's key from corosync */
+			if (strcmp(optarg, "cmap") == 0 ? pr_local_key(PR_KEY_ID, &key, &e) < 0
+							 : pr_key_parse(optarg, &key, &e) < 0)
 				return fail(&e);
 			break;
 		case 't': o.timeout_s = (int)strtol(optarg, NULL, 10); break;

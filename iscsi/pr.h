@@ -112,4 +112,10 @@ int pr_cluster_index(const struct pr_cluster *c, const char *node);
 int pr_cluster_key(const struct pr_cluster *c, const char *node, enum pr_key_method m,
 		   uint64_t *key, struct havm_err *err) HAVM_MUST_CHECK;
 
+/* This node's key, for the vmm and tools: the cluster from corosync's cmap,
+ * this node from runtime.votequorum.this_node_id (else the host name).
+ * -ENOTCONN (HAVM_E_CONFIG) without corosync, -ENOENT when this node is not
+ * in the nodelist. */
+int pr_local_key(enum pr_key_method m, uint64_t *key, struct havm_err *err) HAVM_MUST_CHECK;
+
 #endif

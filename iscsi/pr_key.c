@@ -175,3 +175,16 @@ out:
 	cmap_finalize(h);
 	return rc;
 }
+
+int pr_local_key(enum pr_key_method m, uint64_t *key, struct havm_err *err)
+{
+	struct pr_cluster c;
+	int rc = pr_cluster_from_cmap(&c, err);
+	if (rc < 0)
+		return rc;
+	if (c.local < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT,
+				    "this node is not in the nodelist of cluster '%s' (no matching nodeid or host name)",
+				    c.name);
+	return pr_cluster_key(&c, c.nodes[c.local], m, key, err);
+}

@@ -82,6 +82,10 @@ check "this node (n2 from cmap) refuses to fence itself" test $rc -eq 1 -a -n "$
 out=$($F -o off -d "$url" -n n1 -i iqn.2024-01.test:n2 2>&1); rc=$?
 check_eq "off n1, with this node's key taken from cmap" "Success: Powered OFF|0" "$out|$rc"
 check_eq "only n2's key is left" "$K2" "$($P "$url" keys | sort -u | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the vmm side (lun_probe -k cmap) derives this node's key from cmap" "key=$K2" \
+	"$($P -k cmap "$url" info | sed -n 's/^key=/key=/p')"
+out=$($P -k cmap -i iqn.2024-01.test:n2-vmm "$url" write 100 1 0x21 + read 100 1 2>/dev/null)
+check_eq "... and its guard registers that key's new nexus, so it writes" "uniform 0x21" "$out"
 out=$($F -o status -d "$url" -n n9 2>&1); rc=$?
 check "an unknown node name is refused with the nodelist in the message" \
 	test $rc -eq 1 -a -n "$(grep "'n9' is not in the nodelist of cluster 'rtest'" <<<"$out")"

@@ -108,6 +108,19 @@ static void test_cluster_from_cmap_without_corosync_says_so(void **state)
 	}
 }
 
+static void test_local_key_without_corosync_is_a_config_error(void **state)
+{
+	(void)state;
+	uint64_t k = 0;
+	struct havm_err e;
+	havm_err_clear(&e);
+	int rc = pr_local_key(PR_KEY_ID, &k, &e);
+	if (rc == 0) /* a corosync with this node runs here */
+		assert_true(k != 0);
+	else
+		assert_true(e.kind == HAVM_E_CONFIG || e.kind == HAVM_E_NOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +131,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_list_gives_positions_and_local),
 		cmocka_unit_test(test_cluster_list_rejects_empty_names),
 		cmocka_unit_test(test_cluster_from_cmap_without_corosync_says_so),
+		cmocka_unit_test(test_local_key_without_corosync_is_a_config_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
