@@ -114,10 +114,8 @@ void exec_0f(struct cpu *c, struct dec *d)
 		reg_write(c, d->reg, size, v);
 		return;
 	case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
-		if (d->o32)
-			c->s.gpr[op & 7] = __builtin_bswap32(c->s.gpr[op & 7]);
-		else
-			reg_write(c, op & 7, 2, 0);   /* 16-bit BSWAP is undefined; QEMU zeroes */
+		/* a 16-bit BSWAP is undefined; like QEMU, swap all 32 bits */
+		c->s.gpr[op & 7] = __builtin_bswap32(c->s.gpr[op & 7]);
 		return;
 	case 0xaf:
 		decode_modrm(c, d);

@@ -283,6 +283,10 @@ void exec_bcd(struct cpu *c, uint8_t op)
 		bool cf = f & F_CF, add = op == 0x27;
 		f &= ~(F_CF | F_AF);
 		if ((old & 0xf) > 9 || (c->s.eflags & F_AF)) {
+			/* DAS keeps the borrow of this step; DAA's second step
+			 * overwrites CF either way */
+			if (!add && old < 6)
+				f |= F_CF;
 			al = add ? al + 6 : al - 6;
 			f |= F_AF;
 		}

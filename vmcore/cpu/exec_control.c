@@ -303,8 +303,9 @@ void exec_enter(struct cpu *c, struct dec *d)
 	} else {
 		g[CPU_ESP] = (g[CPU_ESP] & 0xffff0000u) | (esp & 0xffff);
 	}
-	if (size == 4)
-		g[CPU_EBP] = c->stack32 ? frame : (g[CPU_EBP] & 0xffff0000u) | (frame & 0xffff);
+	/* EBP gets the frame pointer at the stack's width (as QEMU does) */
+	if (c->stack32)
+		g[CPU_EBP] = frame;
 	else
 		reg_write(c, CPU_EBP, 2, frame);
 }

@@ -79,7 +79,7 @@ static void exec_bound(struct cpu *c, struct dec *d)
 		v = (int32_t)c->s.gpr[d->reg];
 	} else {
 		lo = (int16_t)mem_read(c, d->easeg, d->ea, 2);
-		hi = (int16_t)mem_read(c, d->easeg, (d->ea + 2) & (d->a32 ? ~0u : 0xffff), 2);
+		hi = (int16_t)mem_read(c, d->easeg, d->ea + 2, 2);
 		v = (int16_t)c->s.gpr[d->reg];
 	}
 	if (v < lo || v > hi)

@@ -154,10 +154,12 @@ static uint32_t translate(struct cpu *c, uint32_t lin, bool write, bool user)
 		uint32_t page = lin & ~0xfffu;
 		e->tag_r = page;
 		e->addend = (uintptr_t)h - page;
-		if (wok) {
+		/* the write tag only on a write: installing it marks the page
+		 * dirty, and a page that is only read must stay clean */
+		if (write && wok) {
 			e->tag_w = page;
 			dirty_mark(c, pa);
-		} else {
+		} else if (e->tag_w != page) {
 			e->tag_w = TLB_INVALID;
 		}
 	}

@@ -4,3 +4,17 @@ VMCORE_LIBS += vmcore_cpu
 vmcore_cpu_SRCS := $(addprefix vmcore/cpu/, interp.c decode.c flags.c mmu.c seg.c except.c \
     exec_main.c exec_0f.c exec_alu.c exec_string.c exec_control.c exec_system.c \
     cpuid_msr.c fpu.c)
+
+# Differential tester against unicorn (tests/cpu/, docs/cpu.md "Conformance").
+# Built sanitised for `make check`/`make test-cpu` and optimised for `make fuzz-cpu`.
+CPU_DIFFTEST_SRCS := tests/cpu/difftest.c tests/cpu/difftest_gen.c
+build/asan/tests/cpu_difftest: $(patsubst %.c,build/asan/obj/%.o,$(CPU_DIFFTEST_SRCS)) \
+    build/asan/lib/libvmcore_cpu.a build/asan/lib/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lunicorn -lqb
+build/bench/cpu_difftest: $(patsubst %.c,build/obj/%.o,$(CPU_DIFFTEST_SRCS)) \
+    build/lib/libvmcore_cpu.a build/lib/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ -lunicorn -lqb
+check-build: build/asan/tests/cpu_difftest
+INTEGRATION_TESTS += tests/integration/test_cpu_diff.sh
