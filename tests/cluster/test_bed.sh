@@ -170,6 +170,27 @@ check_eq "d1 never ran on two nodes at once (sampler, $(wc -l <"$BED_DIR/sample-
 	"$(bed_sample_overlaps d1)"
 check_eq "d1 runs on exactly one node at the end" "1" "$(bed_sample_last d1 | wc -w)"
 
+# --- planned node shutdown ---------------------------------------------------------------
+# A clean stop (pacemakerd, then corosync) moves the resource away and gets
+# nobody fenced.
+victim=$(bed_where d1)
+view=n1
+[[ $victim == n1 ]] && view=n2
+fenced_before=$(bed_fence_count -n "$view" "$victim")
+bed_sample_start d1 bed_probe_dummy 0.2
+ts=$(bed_now_ms)
+check "bed_stop_node $victim stops its stack cleanly" bed_stop_node "$victim"
+diag "timing: clean stop of $victim took $(($(bed_now_ms) - ts)) ms"
+survivor=$(bed_wait_where -n "$view" d1 "!$victim" 30)
+check "d1 moved to $survivor during the shutdown" test -n "$survivor"
+check_eq "the survivors see $victim offline without fencing it" "$fenced_before" \
+	"$(bed_fence_count -n "$view" "$victim")"
+check_eq "the survivors keep quorum (expected votes stay 3)" "yes 2" "$(bed_quorum "$view")"
+check "$victim starts again" bed_start_node "$victim"
+check "all three nodes are online again" bed_wait_online 90
+bed_sample_stop
+check_eq "d1 never ran on two nodes during the shutdown" "" "$(bed_sample_overlaps d1)"
+
 # --- SAN -------------------------------------------------------------------------------------
 check "bed_san_up starts tgtd in its own namespace" bed_san_up
 lun=$(bed_san_lun disk0 64)

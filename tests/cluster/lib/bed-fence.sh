@@ -52,6 +52,16 @@ bed_fenced() {
 		grep -qE "^(reboot|turning off) of n$(bed_node "$1") successful"
 }
 
+# bed_fence_count [-n K] VICTIM -> how many successful fencings of VICTIM
+# the history (K's view) holds.
+bed_fence_count() {
+	local k
+	k=$(_bed_view "$@") || return 1
+	[[ ${1:-} == -n ]] && shift 2
+	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
+		grep -cE "^(reboot|turning off) of n$(bed_node "$1") successful"
+}
+
 # bed_wait_fenced [-n K] VICTIM [TIMEOUT_S=60]
 bed_wait_fenced() {
 	local view=()
