@@ -121,25 +121,22 @@ enum ocf_rc agent_monitor(const struct agent_env *env)
 	enum havm_vm_status st;
 	enum ocf_rc rc;
 	int depth = env->check_level < 0 ? 0 : env->check_level;
-	if (havm_looksalive(vm, &st, &e) < 0) {
+	bool looked = havm_looksalive(vm, &st, &e) == 0;
+	bool asked = looked && st != HAVM_VM_STOPPED && depth >= 10;
+	if (asked && havm_isalive(vm, &st, &e) < 0 && e.kind == HAVM_E_UNSUPPORTED) {
+		/* OCF: an unimplemented depth falls back to the next lower one. */
+		hlog(LOG_INFO, "vm %s: depth %d monitor falls back to depth 0: %s", havm_vm_name(vm),
+		     depth, e.msg);
+		havm_err_clear(&e);
+	}
+	if (e.kind != HAVM_OK) {
 		rc = agent_fail(&e);
 		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
 			rc = OCF_ERR_GENERIC; /* undetermined is never "stopped" */
 	} else if (st == HAVM_VM_STOPPED) {
 		rc = OCF_NOT_RUNNING;
-	} else if (depth < 10) {
-		rc = OCF_SUCCESS;
-	} else if (havm_isalive(vm, &st, &e) == 0) {
-		rc = st == HAVM_VM_STOPPED ? OCF_NOT_RUNNING : OCF_SUCCESS;
-	} else if (e.kind == HAVM_E_UNSUPPORTED) {
-		/* OCF: an unimplemented depth falls back to the next lower one. */
-		hlog(LOG_INFO, "vm %s: depth %d monitor falls back to depth 0: %s", havm_vm_name(vm),
-		     depth, e.msg);
-		rc = OCF_SUCCESS;
 	} else {
-		rc = agent_fail(&e);
-		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
-			rc = OCF_ERR_GENERIC;
+		rc = OCF_SUCCESS;
 	}
 	if (rc == OCF_SUCCESS && env->param_err.kind != HAVM_OK)
 		hlog(LOG_WARNING, "vm %s: runs, but the parameters are invalid: %s", havm_vm_name(vm),

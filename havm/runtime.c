@@ -141,7 +141,7 @@ int havm_runtime_path(const struct havm_runtime *rt, const char *leaf, char *buf
 /* Appends " (pidfile names pid N)" style detail about the holder to @msg. */
 static void describe_holder(const struct havm_runtime *rt, char *msg, size_t len)
 {
-	struct havm_proc_id id;
+	struct havm_proc_id id = { 0 };
 	if (havm_runtime_read_pid(rt, &id, NULL) == 0)
 		snprintf(msg, len, "vmm pid %d%s", (int)id.pid,
 			 havm_proc_id_alive(&id, NULL) ? "" : ", which is gone (starting or stopping?)");
@@ -371,7 +371,7 @@ int havm_runtime_recover(struct havm_runtime *rt, const char *comm, struct havm_
 	if (rt->lock_fd < 0)
 		return havm_err_set(e, HAVM_E_INTERNAL, -EPERM,
 				    "vm %s: recover called without the runtime lock", rt->vm);
-	struct havm_proc_id id;
+	struct havm_proc_id id = { 0 };
 	struct havm_err perr;
 	havm_err_clear(&perr);
 	int rc = havm_runtime_read_pid(rt, &id, &perr);

@@ -108,7 +108,7 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm
 		exec_vmm(vmm, vm->config_path, sock, log, havm_runtime_lock_fd(rt));
 
 	struct havm_proc_id id;
-	if ((rc = havm_proc_id_of(pid, &id)) < 0) { /* already gone: waitpid tells */
+	if (havm_proc_id_of(pid, &id) < 0) { /* already gone: waitpid tells */
 		id.pid = pid;
 		id.starttime = 0;
 	}

@@ -15,7 +15,7 @@ int havm_vm_probe(struct havm_vm *vm, struct havm_runtime *rt, enum havm_vm_stat
 	if (held < 0)
 		return havm_err_set(e, HAVM_E_IO, held, "vm %s: cannot probe the lock in %s: %s",
 				    vm->name, havm_runtime_dir(rt), strerror(-held));
-	struct havm_proc_id rec;
+	struct havm_proc_id rec = { 0 };
 	bool live = havm_runtime_read_pid(rt, &rec, NULL) == 0 &&
 		    havm_proc_id_alive(&rec, HAVM_VMM_COMM);
 	if (live)
