@@ -1,0 +1,499 @@
+/* havm — the store on a LUN (or an image file): a GPT whose partitions
+ * are the objects (docs/store.md).
+ *
+ * An object is a used entry with one of our type GUIDs; its name is the
+ * partition name; its size is the partition's length minus the slack in its
+ * last sector (entry attribute bits 48..57, 0..512). Partitions start on
+ * 1 MiB boundaries. Entries of other types are left alone and their space
+ * is never allocated.
+ *
+ * Atomic replace: the new content is written into free space that no entry
+ * references, flushed, and then one table write (gpt_write: primary copy,
+ * flush, backup copy, flush) points the object's entry at it. Until the
+ * primary header lands the primary copy fails its CRC and readers use the
+ * backup, i.e. the old table; afterwards the primary is the new table. So a
+ * crash leaves the old object or the new one, and the store valid. */
+#define LOG_TAG HAVM_TAG_STORE
+#include "iscsi/gpt.h"
+#include "iscsi/gpt_int.h"
+#include "iscsi/store_int.h"
+
+#include "common/fault.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_SECTORS 2048u /* 1 MiB */
+#define SLACK_SHIFT 48
+#define SLACK_MASK 0x3ffull
+
+/* Our partition type GUIDs, generated once at random (docs/store.md). */
+static const char *const type_guid_text[] = {
+	[STORE_KIND_VMC] = "3b52f459-be42-4d94-9724-479aa8479040",
+	[STORE_KIND_VHD] = "b07a15d2-1d51-42d1-8f21-5a11637e50c8",
+	[STORE_KIND_VSV] = "967056c6-be30-4039-8469-1f0a16e98616",
+	[STORE_KIND_OTHER] = "be81c709-9f73-4f88-9439-3a8726e6e889",
+};
+
+struct gpt_store {
+	struct blk_backend *dev;
+	int refs;    /* the store handle + open regions */
+	int broken;  /* a table write failed: refuse changes until reopened */
+	struct gpt_table t;
+	uint64_t resv_first, resv_last; /* a pending replace's extent; 0,0 = none */
+};
+
+struct gpt_replace {
+	uint64_t first, nsec; /* reserved extent */
+	int slot;             /* the entry to fill */
+};
+
+static struct gpt_store *gs_of(struct store *s)
+{
+	return s->impl;
+}
+
+static void type_guid(enum store_kind k, uint8_t out[16])
+{
+	int rc = gpt_guid_parse(type_guid_text[k], out);
+	(void)rc; /* constants above */
+}
+
+/* The kind of an entry, or -1 when it is not one of ours. */
+static int part_kind(const struct gpt_part *p)
+{
+	if (!gpt_part_used(p))
+		return -1;
+	for (int k = 0; k <= STORE_KIND_OTHER; k++) {
+		uint8_t g[16];
+		type_guid((enum store_kind)k, g);
+		if (memcmp(g, p->type, 16) == 0)
+			return k;
+	}
+	return -1;
+}
+
+static void part_obj(const struct gpt_part *p, struct store_obj *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", p->name);
+	o->kind = (enum store_kind)part_kind(p);
+	o->capacity = (p->last_lba - p->first_lba + 1) * GPT_SECTOR;
+	uint64_t slack = (p->attrs >> SLACK_SHIFT) & SLACK_MASK;
+	o->size = o->capacity - (slack > GPT_SECTOR ? GPT_SECTOR : slack);
+	o->offset = p->first_lba * GPT_SECTOR;
+}
+
+static int find(const struct gpt_table *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->num_entries; i++)
+		if (part_kind(&t->part[i]) >= 0 && strcmp(t->part[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int free_slot(const struct gpt_table *t)
+{
+	for (uint32_t i = 0; i < GPT_ENTRIES; i++)
+		if (i >= t->num_entries || !gpt_part_used(&t->part[i]))
+			return (int)i;
+	return -1;
+}
+
+static uint64_t align_up(uint64_t v)
+{
+	return (v + ALIGN_SECTORS - 1) / ALIGN_SECTORS * ALIGN_SECTORS;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Walks the aligned free extents in LBA order. With @want > 0 returns the
+ * first one holding @want sectors (*first); with @want == 0 the largest
+ * (*first, and its length as the return). 0 when none. */
+static uint64_t free_extent(const struct gpt_store *gs, uint64_t want, uint64_t *first)
+{
+	uint64_t used[2 * (GPT_ENTRIES + 1)];
+	size_t n = 0;
+	for (uint32_t i = 0; i < gs->t.num_entries; i++)
+		if (gpt_part_used(&gs->t.part[i])) {
+			used[n++] = gs->t.part[i].first_lba;
+			used[n++] = gs->t.part[i].last_lba;
+		}
+	if (gs->resv_last) {
+		used[n++] = gs->resv_first;
+		used[n++] = gs->resv_last;
+	}
+	/* Pairs sorted by start (entries never overlap: validated). */
+	qsort(used, n / 2, 2 * sizeof(uint64_t), cmp_u64);
+	uint64_t cursor = gs->t.first_usable, best = 0, best_first = 0;
+	for (size_t i = 0; i <= n / 2; i++) {
+		uint64_t end = i < n / 2 ? used[2 * i] : gs->t.last_usable + 1; /* exclusive */
+		uint64_t start = align_up(cursor);
+		if (start < end) {
+			uint64_t len = end - start;
+			if (want && len >= want) {
+				*first = start;
+				return want;
+			}
+			if (!want && len > best)
+				best = len, best_first = start;
+		}
+		if (i < n / 2 && used[2 * i + 1] + 1 > cursor)
+			cursor = used[2 * i + 1] + 1;
+	}
+	if (want)
+		return 0;
+	*first = best_first;
+	return best;
+}
+
+/* Writes @nt; on success it becomes the table. On failure the handle
+ * refuses further changes: the disk holds the old or the new table. */
+static int commit_table(struct store *s, struct gpt_table *nt, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = gpt_write(gs->dev, nt, false, err);
+	if (rc < 0) {
+		gs->broken = 1;
+		havm_err_prefix(err, "%s: table not updated (reopen the store)", s->url);
+		return rc;
+	}
+	gs->t = *nt;
+	return 0;
+}
+
+static int check_writable(struct store *s, struct havm_err *err)
+{
+	if (gs_of(s)->broken)
+		return havm_err_set(err, HAVM_E_IO, -EIO, "%s: an earlier table write failed; reopen the store",
+				    s->url);
+	return 0;
+}
+
+static void fill_part(struct gpt_part *p, const char *name, enum store_kind kind, uint64_t first,
+		      uint64_t bytes)
+{
+	uint64_t nsec = bytes ? (bytes + GPT_SECTOR - 1) / GPT_SECTOR : 1;
+	memset(p, 0, sizeof(*p));
+	type_guid(kind, p->type);
+	if (gpt_guid_random(p->uuid) < 0)
+		memset(p->uuid, 0x5a, 16); /* unique enough for a table; never expected */
+	p->first_lba = first;
+	p->last_lba = first + nsec - 1;
+	p->attrs = (nsec * GPT_SECTOR - bytes) << SLACK_SHIFT;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+/* --- operations ------------------------------------------------------- */
+
+static int g_list(struct store *s, struct store_obj **objs, size_t *n, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	struct store_obj *o = calloc(GPT_ENTRIES, sizeof(*o));
+	if (!o)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	size_t k = 0;
+	for (uint32_t i = 0; i < gs->t.num_entries; i++)
+		if (part_kind(&gs->t.part[i]) >= 0)
+			part_obj(&gs->t.part[i], &o[k++]);
+	*objs = o;
+	*n = k;
+	return 0;
+}
+
+static int g_create(struct store *s, const char *name, enum store_kind kind, uint64_t size, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = check_writable(s, err);
+	if (rc < 0)
+		return rc;
+	if (find(&gs->t, name) >= 0)
+		return havm_err_set(err, HAVM_E_STATE, -EEXIST, "%s: object '%s' exists", s->url, name);
+	int slot = free_slot(&gs->t);
+	if (slot < 0)
+		return havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: all %u GPT entries are in use", s->url,
+				    GPT_ENTRIES);
+	if (kind == STORE_KIND_VHD)
+		size = (size + GPT_SECTOR - 1) / GPT_SECTOR * GPT_SECTOR;
+	uint64_t first, nsec = (size + GPT_SECTOR - 1) / GPT_SECTOR;
+	if (!free_extent(gs, nsec, &first))
+		return havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: no free extent of %" PRIu64 " bytes", s->url,
+				    nsec * GPT_SECTOR);
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!nt)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	*nt = gs->t;
+	if ((uint32_t)slot >= nt->num_entries) {
+		memset(&nt->part[slot], 0, sizeof(nt->part[slot]));
+		nt->num_entries = GPT_ENTRIES;
+	}
+	fill_part(&nt->part[slot], name, kind, first, size);
+	rc = commit_table(s, nt, err);
+	free(nt);
+	if (rc == 0)
+		hlog(LOG_INFO, "%s: created '%s' at LBA %" PRIu64 " (%" PRIu64 " bytes)", s->url, name, first, size);
+	return rc;
+}
+
+static int g_remove(struct store *s, const char *name, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = check_writable(s, err);
+	if (rc < 0)
+		return rc;
+	int i = find(&gs->t, name);
+	if (i < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", s->url, name);
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!nt)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	*nt = gs->t;
+	memset(&nt->part[i], 0, sizeof(nt->part[i]));
+	rc = commit_table(s, nt, err);
+	free(nt);
+	return rc;
+}
+
+static void dev_ref(void *opaque, int delta)
+{
+	struct gpt_store *gs = opaque;
+	gs->refs += delta;
+	if (gs->refs == 0) {
+		blk_backend_close(gs->dev);
+		free(gs);
+	}
+}
+
+static int g_open_region(struct store *s, const char *name, unsigned flags, struct blk_backend **out,
+			 struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int i = find(&gs->t, name);
+	if (i < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", s->url, name);
+	struct store_obj o;
+	part_obj(&gs->t.part[i], &o);
+	char label[1200];
+	snprintf(label, sizeof(label), "%s:%s", s->url, name);
+	if (store_region_backend(gs->dev, o.offset, o.size, !!(flags & BLK_O_RDWR), label, dev_ref, gs, out) < 0)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int gr_write(struct store_replace *r, const void *buf, size_t len)
+{
+	struct gpt_store *gs = gs_of(r->s);
+	struct gpt_replace *g = r->impl;
+	if (len > g->nsec * GPT_SECTOR - r->written)
+		return -ENOSPC;
+	int rc = blk_backend_pwrite(gs->dev, buf, len, g->first * GPT_SECTOR + r->written);
+	if (rc == 0 && HAVM_FAULT("store.replace_write"))
+		rc = -EIO;
+	return rc;
+}
+
+static void gr_abort(struct store_replace *r)
+{
+	struct gpt_store *gs = gs_of(r->s);
+	gs->resv_first = gs->resv_last = 0;
+	free(r->impl);
+}
+
+static int gr_commit(struct store_replace *r, struct havm_err *err)
+{
+	struct store *s = r->s;
+	struct gpt_store *gs = gs_of(s);
+	struct gpt_replace *g = r->impl;
+	/* The data must be durable before any entry points at it. */
+	int rc = gs->dev->ops->flush(gs->dev);
+	if (rc == 0 && HAVM_FAULT("store.replace_flushed"))
+		rc = -EIO;
+	if (rc < 0) {
+		gr_abort(r);
+		return havm_err_set(err, HAVM_E_IO, rc, "%s: flushing the new '%s': %s", s->url, r->name,
+				    strerror(-rc));
+	}
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!nt) {
+		gr_abort(r);
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
+	*nt = gs->t;
+	if ((uint32_t)g->slot >= nt->num_entries) {
+		memset(&nt->part[g->slot], 0, sizeof(nt->part[g->slot]));
+		nt->num_entries = GPT_ENTRIES;
+	}
+	fill_part(&nt->part[g->slot], r->name, r->kind, g->first, r->written);
+	gr_abort(r); /* the reservation ends; the table decides now */
+	rc = commit_table(s, nt, err);
+	free(nt);
+	return rc;
+}
+
+static const struct store_replace_ops gpt_replace_ops = {
+	.write = gr_write,
+	.commit = gr_commit,
+	.abort = gr_abort,
+};
+
+static int g_replace_begin(struct store *s, const char *name, enum store_kind kind, uint64_t max_size,
+			   struct store_replace **out, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = check_writable(s, err);
+	if (rc < 0)
+		return rc;
+	int slot = find(&gs->t, name);
+	if (slot < 0 && (slot = free_slot(&gs->t)) < 0)
+		return havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: all %u GPT entries are in use", s->url,
+				    GPT_ENTRIES);
+	uint64_t first, nsec = max_size ? (max_size + GPT_SECTOR - 1) / GPT_SECTOR : 0;
+	uint64_t got = free_extent(gs, nsec, &first);
+	if (!got)
+		return havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: no free extent of %" PRIu64 " bytes for '%s'",
+				    s->url, nsec * GPT_SECTOR, name);
+	struct store_replace *r = calloc(1, sizeof(*r));
+	struct gpt_replace *g = calloc(1, sizeof(*g));
+	if (!r || !g) {
+		free(r);
+		free(g);
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
+	g->first = first;
+	g->nsec = got;
+	g->slot = slot;
+	gs->resv_first = first;
+	gs->resv_last = first + got - 1;
+	r->ops = &gpt_replace_ops;
+	r->s = s;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->kind = kind;
+	r->impl = g;
+	*out = r;
+	return 0;
+}
+
+static int g_df(struct store *s, struct store_df *out, struct havm_err *err)
+{
+	(void)err;
+	struct gpt_store *gs = gs_of(s);
+	out->total = (gs->t.last_usable - gs->t.first_usable + 1) * GPT_SECTOR;
+	for (uint32_t i = 0; i < gs->t.num_entries; i++) {
+		const struct gpt_part *p = &gs->t.part[i];
+		if (!gpt_part_used(p))
+			continue;
+		out->used += (p->last_lba - p->first_lba + 1) * GPT_SECTOR;
+		if (part_kind(p) >= 0)
+			out->objects++;
+	}
+	out->free = out->total - out->used;
+	uint64_t first;
+	out->largest_free = free_extent(gs, 0, &first) * GPT_SECTOR;
+	out->max_objects = GPT_ENTRIES;
+	return 0;
+}
+
+static int g_close(struct store *s)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = (s->flags & STORE_O_RDWR) ? gs->dev->ops->flush(gs->dev) : 0;
+	if (gs->refs == 1) {
+		int crc = blk_backend_close(gs->dev);
+		if (rc == 0)
+			rc = crc;
+		free(gs);
+	} else {
+		gs->refs--; /* regions still open keep the device */
+	}
+	return rc;
+}
+
+static const struct store_ops gpt_store_ops = {
+	.list = g_list,
+	.create = g_create,
+	.remove = g_remove,
+	.open_region = g_open_region,
+	.replace_begin = g_replace_begin,
+	.df = g_df,
+	.close = g_close,
+};
+
+int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *err)
+{
+	struct gpt_store *gs = calloc(1, sizeof(*gs));
+	if (!gs) {
+		blk_backend_close(dev);
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
+	gs->dev = dev;
+	gs->refs = 1;
+	int rc = gpt_read(dev, &gs->t, err);
+	if (rc < 0)
+		goto fail;
+	for (uint32_t i = 0; i < gs->t.num_entries; i++) {
+		if (part_kind(&gs->t.part[i]) < 0)
+			continue;
+		if (find(&gs->t, gs->t.part[i].name) != (int)i) {
+			rc = havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "%s: entries %d and %" PRIu32 " both name '%s'",
+					  dev->name, find(&gs->t, gs->t.part[i].name), i, gs->t.part[i].name);
+			goto fail;
+		}
+	}
+	if ((s->flags & STORE_O_RDWR) && rc != (GPT_PRIMARY_OK | GPT_BACKUP_OK)) {
+		/* One copy is bad or stale (a crash between the two): write both
+		 * from the valid one before anything allocates free space. */
+		hlog(LOG_WARNING, "%s: repairing the %s GPT copy", dev->name,
+		     !(rc & GPT_PRIMARY_OK) ? "primary" : "backup");
+		rc = gpt_write(dev, &gs->t, false, err);
+		if (rc < 0)
+			goto fail;
+	}
+	s->ops = &gpt_store_ops;
+	s->impl = gs;
+	return 0;
+fail:
+	havm_err_prefix(err, "store %s", s->url);
+	blk_backend_close(dev);
+	free(gs);
+	return rc;
+}
+
+int store_gpt_format(struct blk_backend *dev, int force, struct havm_err *err)
+{
+	struct gpt_table *t = malloc(sizeof(*t));
+	if (!t) {
+		blk_backend_close(dev);
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
+	int rc = 0;
+	if (!force && gpt_read(dev, t, NULL) > 0) {
+		unsigned used = 0;
+		for (uint32_t i = 0; i < t->num_entries; i++)
+			used += gpt_part_used(&t->part[i]);
+		if (used)
+			rc = havm_err_set(err, HAVM_E_STATE, -EEXIST,
+					  "%s: holds a GPT with %u partitions; --force to overwrite", dev->name, used);
+	}
+	int64_t sz = dev->ops->size(dev);
+	if (rc == 0 && sz < 0)
+		rc = havm_err_set(err, HAVM_E_IO, (int)sz, "%s: cannot get the size", dev->name);
+	if (rc == 0)
+		rc = gpt_init(t, (uint64_t)sz / GPT_SECTOR, err);
+	if (rc == 0)
+		rc = gpt_write(dev, t, true, err);
+	int crc = blk_backend_close(dev);
+	if (rc == 0 && crc < 0)
+		rc = havm_err_set(err, HAVM_E_IO, crc, "closing the device: %s", strerror(-crc));
+	free(t);
+	if (rc == 0)
+		hlog(LOG_NOTICE, "formatted a store");
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* havm — the device under a GPT store: an iSCSI LUN (through the LUN's
+ * blk backend, iscsi/blk_iscsi.h) or an image file standing in for one. */
+#include "iscsi/store_int.h"
+
+#include "iscsi/blk_iscsi.h"
+#include "iscsi/lun.h"
+
+#include <errno.h>
+#include <string.h>
+
+int store_dev_open(const char *url, unsigned flags, struct blk_backend **out, struct havm_err *err)
+{
+	if (strncmp(url, "iscsi://", 8) == 0) {
+		struct lun *l;
+		int rc = lun_open(url, NULL, &l, err);
+		if (rc < 0)
+			return rc;
+		if (lun_block_size(l) != 512) {
+			rc = havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
+					  "%s: block size %u, the store needs 512-byte blocks", lun_name(l),
+					  lun_block_size(l));
+			lun_close(l);
+			return rc;
+		}
+		rc = blk_backend_iscsi_open(l, 0, 0, flags & BLK_O_RDWR, 1, out, err);
+		if (rc < 0)
+			lun_close(l);
+		return rc;
+	}
+	const char *path = strncmp(url, "file:", 5) == 0 ? url + 5 : url;
+	if (strstr(path, "://"))
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
+				    "store URL '%s': expected dir:PATH, iscsi://HOST/IQN/LUN, file:PATH or a path",
+				    url);
+	return blk_backend_file_open(path, flags & BLK_O_RDWR, out, err);
+}
