@@ -21,6 +21,9 @@ int havm_cli_vsv(int argc, char **argv);
  * (cli_lifecycle.c); argv[0] names the entry point. */
 int havm_cli_lifecycle(int argc, char **argv);
 
+/* havm store format|ls|import|export|rm|df URL (cli_store.c) */
+int havm_cli_store(int argc, char **argv);
+
 /* havm cluster (cli_cluster.c) */
 int havm_cli_cluster(int argc, char **argv);
 

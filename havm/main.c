@@ -20,6 +20,7 @@ static int cmd_help(int argc, char **argv);
 static const struct havm_cli_cmd commands[] = {
 	{ "vhd", havm_cli_vhd, "create, inspect, check and convert VHD disks" },
 	{ "vsv", havm_cli_vsv, "inspect and verify saved-state (.vsv) files" },
+	{ "store", havm_cli_store, "the VM store: format, ls, import, export, rm, df" },
 	{ "open", havm_cli_lifecycle, "load and check a VM's configuration (MSCS Open)" },
 	{ "online", havm_cli_lifecycle, "start a VM on this node (quorum-gated)" },
 	{ "looksalive", havm_cli_lifecycle, "quick check: does the VM's vmm run here?" },
