@@ -31,6 +31,7 @@ _bed_test_down() {
 	bed_down
 }
 at_exit _bed_test_down
+bed_watchdog 600 # whole-test bound; normal runs take about a third of it
 diag "bed id $BED_ID, state in $BED_DIR, corosync token ${BED_TOKEN} ms"
 
 check_eq "leftover namespaces of the killed run are removed" "" \

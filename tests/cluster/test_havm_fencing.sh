@@ -26,6 +26,7 @@ _bed_test_down() {
 	bed_down
 }
 at_exit _bed_test_down
+bed_watchdog 420 # whole-test bound; normal runs take about a third of it
 
 t0=$(bed_now_ms)
 if ! bed_up 3 || ! bed_san_up; then

@@ -151,9 +151,34 @@ _bed_seed_cib() {
 	done
 }
 
+# bed_watchdog SECONDS: SIGTERM this shell after SECONDS, so a test that
+# hangs anyway (a client stuck on a frozen node) still ends and its EXIT trap
+# tears the bed down. bed_watchdog_stop (also run by bed_down) cancels it.
+bed_watchdog() {
+	local s=$1 me=$$
+	bed_watchdog_stop
+	(
+		trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+		sleep "$s" &
+		sp=$!
+		wait "$sp"
+		echo "# bed watchdog: ${s}s elapsed, stopping the test" >&2
+		kill -TERM "$me"
+	) </dev/null &
+	_bed_watchdog_pid=$!
+	disown "$_bed_watchdog_pid"
+}
+bed_watchdog_stop() {
+	[[ -n ${_bed_watchdog_pid:-} ]] || return 0
+	kill -TERM "$_bed_watchdog_pid" 2>/dev/null
+	bed_poll 5 0.05 _bed_all_gone "$_bed_watchdog_pid"
+	_bed_watchdog_pid=
+}
+
 # bed_down: stop everything by PID, delete the namespaces. Idempotent.
 # BED_KEEP_LOGS=DIR copies the node logs there first.
 bed_down() {
+	bed_watchdog_stop
 	[[ -n ${BED_ID:-} && -d ${BED_DIR:-/nonexistent} ]] || return 0
 	bed_sample_stop 2>/dev/null
 	if [[ -n ${BED_KEEP_LOGS:-} ]]; then
