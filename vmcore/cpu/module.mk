@@ -18,3 +18,24 @@ build/bench/cpu_difftest: $(patsubst %.c,build/obj/%.o,$(CPU_DIFFTEST_SRCS)) \
 	$(CC) -o $@ $^ -lunicorn -lqb
 check-build: build/asan/tests/cpu_difftest
 INTEGRATION_TESTS += tests/integration/test_cpu_diff.sh
+
+# `make test-cpu`: the CPU's unit tests and the bounded differential run.
+CPU_UNIT_TESTS = $(filter test_cpu_%,$(UNIT_TESTS))
+test-cpu: build/asan/tests/cpu_difftest $(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))
+	@tests/lib/run-suites.sh --unit "$(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))" \
+	    --integration tests/integration/test_cpu_diff.sh
+
+# `make fuzz` also runs a long randomised differential run (optimised build,
+# a new seed each time; CPU_FUZZ_COUNT instructions per mode).
+CPU_FUZZ_COUNT ?= 5000000
+.PHONY: fuzz-cpu
+fuzz-cpu: build/bench/cpu_difftest
+	build/bench/cpu_difftest --seed $$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') \
+	    --count $(CPU_FUZZ_COUNT) --max-report 20
+fuzz: fuzz-cpu
+
+# MIPS benchmark on freestanding workloads (docs/cpu.md "Performance").
+BENCHES += cpu_bench
+cpu_bench_SRCS := tests/cpu/bench.c
+cpu_bench_LIBS := vmcore_cpu common
+BENCH_SCRIPTS += tests/cpu/bench_cpu.sh
