@@ -68,8 +68,10 @@ static inline int32_t sext(uint32_t v, unsigned size)
 bool flags_cond(struct cpu *c, unsigned cc)
 {
 	bool r;
-	if (c->lf_op == LF_SUB && c->lf_size == 4) {
-		/* CMP/SUB fast path: compare the operands directly */
+	if (c->lf_op == LF_SUB && c->lf_size == 4 && c->lf_r == c->lf_a - c->lf_b) {
+		/* CMP/SUB fast path: compare the operands directly. SBB records
+		 * LF_SUB too; its borrow-in shows as r != a - b and takes the
+		 * slow path (gcc's 64-bit compares are CMP + SBB + Jcc). */
 		uint32_t a = c->lf_a, b = c->lf_b;
 		switch (cc >> 1) {
 		case 1: r = a < b; goto out;
