@@ -99,6 +99,20 @@ check "... leaving its pidfile behind" test -e "$rd/vmm.pid"
 check "online after the crash starts a new vmm" bash -c "p=\$(cut -d' ' -f1 '$rd/vmm.pid'); [[ -n \$p && \$p != $pid ]] && kill -0 \$p"
 "$havm" terminate "$store/tick1.vmc" >/dev/null
 
+# Three onlines at once: one starts the vmm, the others wait for the lock and
+# find it running. Exactly one vmm, every caller succeeds.
+for i in 1 2 3; do "$havm" online "$store/tick1.vmc" >"$scratch/race$i" 2>&1 & done
+wait
+check_eq "three concurrent onlines all succeed" "vm tick1: online ok
+vm tick1: online ok
+vm tick1: online ok" "$(cat "$scratch"/race[123])"
+n=0
+for p in $(pgrep -x vmm); do
+	[[ $(readlink "/proc/$p/fd/3" 2>/dev/null) == "$rd/lock" ]] && n=$((n + 1))
+done
+check_eq "... and exactly one vmm runs for tick1" 1 "$n"
+"$havm" terminate "$store/tick1.vmc" >/dev/null
+
 # A .vmc the vmm refuses: online reports vmm's own verdict and leaves nothing.
 sed 's|<memory unit="MiB">4</memory>|<memory unit="MiB">4</memory><cpu backend="kvm"/>|' \
 	"$store/tick1.vmc" >"$store/kvm1.vmc"
