@@ -30,6 +30,7 @@ _bed_test_down() {
 	bed_down
 }
 at_exit _bed_test_down
+bed_watchdog 300 # whole-test bound; normal runs take about a sixth of it
 
 # probe_vmm K RSC: node K really runs the VM: its own /run/havm holds a
 # pidfile naming a live process called vmm, and K is not frozen.
