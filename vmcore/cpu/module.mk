@@ -39,3 +39,16 @@ BENCHES += cpu_bench
 cpu_bench_SRCS := tests/cpu/bench.c
 cpu_bench_LIBS := vmcore_cpu common
 BENCH_SCRIPTS += tests/cpu/bench_cpu.sh
+
+# cmocka unit tests (tests/unit/cpu/), one binary per source file.
+UNIT_TESTS += test_cpu_exec_alu test_cpu_mmu test_cpu_seg test_cpu_except test_cpu_exec_0f
+test_cpu_exec_alu_SRCS := tests/unit/cpu/test_exec_alu.c
+test_cpu_exec_alu_LIBS := vmcore_cpu common
+test_cpu_mmu_SRCS := tests/unit/cpu/test_mmu.c
+test_cpu_mmu_LIBS := vmcore_cpu common
+test_cpu_seg_SRCS := tests/unit/cpu/test_seg.c
+test_cpu_seg_LIBS := vmcore_cpu common
+test_cpu_except_SRCS := tests/unit/cpu/test_except.c
+test_cpu_except_LIBS := vmcore_cpu common
+test_cpu_exec_0f_SRCS := tests/unit/cpu/test_exec_0f.c
+test_cpu_exec_0f_LIBS := vmcore_cpu common
