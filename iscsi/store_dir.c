@@ -168,8 +168,9 @@ static int dr_commit(struct store_replace *r, struct havm_err *err)
 			rc = errno ? -errno : -EIO;
 	}
 	if (rc < 0) {
+		havm_err_set(err, HAVM_E_IO, rc, "%s: %s: %s", d->dst, what, strerror(-rc));
 		dr_abort(r);
-		return havm_err_set(err, HAVM_E_IO, rc, "%s: %s: %s", d->dst, what, strerror(-rc));
+		return rc;
 	}
 	havm_sys.close(d->fd);
 	d->fd = -1;
