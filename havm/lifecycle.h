@@ -74,8 +74,11 @@ struct havm_vm;
 
 /* Makes a handle from parameters only (no file is read, nothing created).
  * HAVM_E_CONFIG when a parameter is unusable: config empty, the name derived
- * from it not a valid VM name, a store without the "dir:" form, a relative
- * rundir. */
+ * from it not a valid VM name, a store that is not "dir:/path", "iscsi://"
+ * or "file:", a relative rundir. An iscsi:// or file: store
+ * (iscsi/store.h) gives a handle that can check and stop the VM, but Open
+ * (and so Online and validate-all) returns HAVM_E_UNSUPPORTED for it until
+ * vmm can run from a LUN store (STUB). */
 int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p,
 		struct havm_err *e) HAVM_MUST_CHECK;
 

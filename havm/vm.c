@@ -128,15 +128,21 @@ int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p, struct hav
 	if (rc < 0)
 		goto fail;
 	if (p->store && *p->store) {
-		if (strncmp(p->store, "dir:", 4) != 0) {
+		bool lun = strncmp(p->store, "iscsi://", 8) == 0 || strncmp(p->store, "file:", 5) == 0;
+		if (lun) {
+			/* Valid for iscsi/store.h; Open refuses it (unsupported) but the
+			 * handle still names the VM, so its process can be checked. */
+			snprintf(vm->lun_store, sizeof(vm->lun_store), "%s", p->store);
+		} else if (strncmp(p->store, "dir:", 4) != 0) {
 			rc = havm_err_set(e, HAVM_E_CONFIG, -EINVAL,
-					  "store '%s': expected \"dir:/absolute/path\" (LUN stores come "
-					  "with the store module)",
+					  "store '%s': expected \"dir:/absolute/path\" (or iscsi://, file:)",
 					  p->store);
 			goto fail;
 		}
 		const char *dir = p->store + 4;
-		if (dir[0] != '/' ||
+		if (lun) {
+			/* no directory */
+		} else if (dir[0] != '/' ||
 		    snprintf(vm->store_dir, sizeof(vm->store_dir), "%s", dir) >= (int)sizeof(vm->store_dir)) {
 			rc = havm_err_set(e, HAVM_E_CONFIG, -EINVAL,
 					  "store '%s': the directory must be an absolute path", p->store);
@@ -263,6 +269,11 @@ static int check_vmc(struct havm_vm *vm, const char *buf, size_t len, struct hav
 
 int havm_open(struct havm_vm *vm, struct havm_err *e)
 {
+	if (vm->lun_store[0])
+		return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
+				    "vm %s: store '%s': VMs in LUN or image stores are not supported "
+				    "by the lifecycle yet; use a dir: store",
+				    vm->name, vm->lun_store);
 	int rc = resolve_config(vm, e);
 	if (rc < 0)
 		return rc;

@@ -16,6 +16,7 @@ struct havm_vm {
 	char name[HAVM_VM_NAME_MAX + 1];
 	char config[PATH_MAX];      /* the parameter as given */
 	char store_dir[PATH_MAX];   /* "dir:" store directory, "" without a store */
+	char lun_store[PATH_MAX];   /* an iscsi:// or file: store (Open: unsupported) */
 	char rundir[PATH_MAX];      /* runtime base directory */
 	char config_path[PATH_MAX]; /* resolved by Open, "" before */
 	enum havm_stop_policy stop_policy;

@@ -82,7 +82,7 @@ static void test_bad_parameters_are_config_errors_naming_the_value(void **state)
 		{ "web1.vmc", NULL, NULL, "'web1.vmc' is not an absolute path" },
 		{ "/srv/.vmc", NULL, NULL, "VM name '.vmc'" },
 		{ "/srv/bad name.vmc", NULL, NULL, "VM name 'bad name'" },
-		{ "/srv/x.vmc", "iscsi://h/t/0", NULL, "store 'iscsi://h/t/0'" },
+		{ "/srv/x.vmc", "nfs://h/t/0", NULL, "store 'nfs://h/t/0'" },
 		{ "/srv/x.vmc", "dir:/s", NULL, "must be a name in the store" },
 		{ "x", "dir:rel", NULL, "must be an absolute path" },
 		{ "/srv/x.vmc", NULL, "run/rel", "rundir 'run/rel'" },
@@ -98,6 +98,19 @@ static void test_bad_parameters_are_config_errors_naming_the_value(void **state)
 		assert_int_equal(e.kind, HAVM_E_CONFIG);
 		if (!strstr(e.msg, cases[i].needle))
 			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].needle);
+	}
+	/* LUN and image stores are valid, just not runnable yet. */
+	static const char *const luns[] = { "iscsi://h/iqn.2024-01.x:t/0", "file:/srv/store.img" };
+	for (size_t i = 0; i < 2; i++) {
+		struct havm_vm_params lp = { .config = "web1", .store = luns[i] };
+		struct havm_vm *lvm = NULL;
+		struct havm_err le;
+		assert_int_equal(havm_vm_new(&lvm, &lp, &le), 0);
+		assert_string_equal(havm_vm_name(lvm), "web1");
+		assert_int_equal(havm_open(lvm, &le), -ENOTSUP);
+		assert_int_equal(le.kind, HAVM_E_UNSUPPORTED);
+		assert_non_null(strstr(le.msg, luns[i]));
+		havm_close(lvm);
 	}
 	struct havm_vm_params p = { .config = "/x.vmc", .stop_policy = (enum havm_stop_policy)7 };
 	struct havm_vm *vm;
