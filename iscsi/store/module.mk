@@ -24,5 +24,5 @@ INTEGRATION_TESTS += tests/integration/test_store_lun.sh tests/integration/test_
 
 FUZZERS += gpt_fuzz
 gpt_fuzz_SRCS := tests/fuzz/gpt_fuzz.c iscsi/gpt.c iscsi/gpt_name.c iscsi/gpt_io.c vmcore/disk/mem.c \
-	vmcore/disk/blk.c common/err.c common/log.c common/fault.c
+	common/err.c common/log.c common/fault.c
 gpt_fuzz_LDLIBS := -lz -lqb
