@@ -32,6 +32,7 @@ struct cmos_state {
 	uint8_t index;
 	uint8_t nmi_disabled;
 	uint8_t reserved[6];
+	int64_t saved_host_s;  /* version 2: host UNIX time when saved (0: unknown) */
 };
 
 struct cmos {
@@ -281,7 +282,9 @@ static int cmos_realize(struct machine *m, const void *params, void **out, struc
 
 static void cmos_save(void *dev, void *buf)
 {
-	memcpy(buf, &((struct cmos *)dev)->s, sizeof(struct cmos_state));
+	struct cmos_state s = ((struct cmos *)dev)->s;
+	s.saved_host_s = (int64_t)time(NULL);
+	memcpy(buf, &s, sizeof(s));
 }
 
 static int cmos_load(void *dev, const void *buf, size_t size, struct havm_err *err)
@@ -292,6 +295,13 @@ static int cmos_load(void *dev, const void *buf, size_t size, struct havm_err *e
 				    size, sizeof(c->s));
 	memcpy(&c->s, buf, sizeof(c->s));
 	c->s.index &= 0x7f;
+	/* Guest time resumes where it stopped, but the RTC is wall-clock time:
+	 * move it on by the host time that passed since the save (keeping any
+	 * offset the guest set), unless the guest holds the clock (SET). */
+	int64_t host = (int64_t)time(NULL);
+	if (c->s.saved_host_s > 0 && host > c->s.saved_host_s && !(c->s.ram[RTC_B] & B_SET))
+		c->s.base_s += host - c->s.saved_host_s;
+	c->s.saved_host_s = 0;
 	update_irq(c);
 	schedule(c);
 	return 0;
@@ -299,7 +309,7 @@ static int cmos_load(void *dev, const void *buf, size_t size, struct havm_err *e
 
 const struct dev_ops cmos_dev_ops = {
 	.name = "cmos",
-	.state_version = 1,
+	.state_version = 2,
 	.state_size = sizeof(struct cmos_state),
 	.realize = cmos_realize,
 	.reset = cmos_reset,

@@ -65,6 +65,11 @@ extern const struct dev_ops port80_dev_ops;   /* POST / io_delay port */
 extern const struct dev_ops pci_host_dev_ops; /* 0xCF8/0xCFC, host + ISA bridge */
 extern const struct dev_ops virtio_blk_dev_ops; /* virtio-blk-pci, legacy interface */
 
+/* The disk behind a realized virtio-blk instance (borrowed), for the VMM's
+ * save path: flush before a save, identity and generation. */
+struct blk_dev;
+struct blk_dev *vblk_disk(void *vblk);
+
 /* PIC entry points the machine uses. */
 struct pic;
 void pic_set_irq(void *pic, int n, int level);   /* an irq_set_fn for ISA lines */

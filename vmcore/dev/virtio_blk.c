@@ -108,8 +108,7 @@ static uint8_t do_data(struct vblk *v, uint32_t type, uint64_t *sector, struct v
 		rc = blk_read(v->disk, *sector, buf, count);
 		if (rc == 0) {
 			*written += d->len;
-			if (v->m->cpu && v->m->cpu_ops)
-				v->m->cpu_ops->invalidate_code(v->m->cpu, (uint32_t)d->addr, d->len);
+			machine_mark_dirty(v->m, (uint32_t)d->addr, d->len);
 		}
 	} else {
 		if (d->flags & DESC_WRITE)
@@ -172,6 +171,7 @@ static int64_t serve(struct vblk *v, uint16_t head)
 			if (id) {
 				memset(id, 0, len);
 				memcpy(id, serial, strlen(serial) < len ? strlen(serial) : len);
+				machine_mark_dirty(v->m, (uint32_t)chain[1].addr, len);
 				written += len;
 			} else {
 				st = S_IOERR;
@@ -187,6 +187,7 @@ static int64_t serve(struct vblk *v, uint16_t head)
 	if (st != S_OK)
 		v->s.errors++;
 	*status = st;
+	machine_mark_dirty(v->m, (uint32_t)last->addr, 1);
 	return written + 1;
 }
 
@@ -221,6 +222,7 @@ static void process_queue(struct vblk *v)
 		memcpy(e + 4, &l, 4);
 		v->s.used_idx++;
 		memcpy(used + 2, &v->s.used_idx, 2);
+		machine_mark_dirty(v->m, ring_base(v) + used_off(), 4 + 8 * QUEUE_SIZE);
 		v->s.last_avail++;
 		any = true;
 	}
@@ -384,6 +386,11 @@ fail_disk:
 fail:
 	free(v);
 	return rc;
+}
+
+struct blk_dev *vblk_disk(void *vblk)
+{
+	return ((struct vblk *)vblk)->disk;
 }
 
 static void vblk_save(void *dev, void *buf)

@@ -60,6 +60,9 @@ struct machine {
 	void *wake_opaque;
 	struct cmos_params cmos_params;    /* board parameters the CMOS borrows */
 	uint16_t elcr_level;               /* ISA lines the PIC treats as level at reset */
+	/* Pages devices wrote by DMA since the last machine_dirty_log() clear
+	 * (the CPU's dirty log sees only the guest's own stores); device lock. */
+	uint64_t *dma_dirty;
 };
 
 /* Allocates @size bytes of zeroed guest RAM with mmap (so a restore can
@@ -67,6 +70,17 @@ struct machine {
  * 1 MiB. */
 int machine_ram_alloc(struct machine *m, uint32_t size, struct havm_err *err) HAVM_MUST_CHECK;
 void machine_ram_free(struct machine *m);
+
+/* Records that a device wrote [gpa, gpa+len) behind the CPU's back (DMA):
+ * marks the pages dirty for pre-copy and drops decoded code there. Device
+ * lock held (devices run under it). */
+void machine_mark_dirty(struct machine *m, uint32_t gpa, uint32_t len);
+
+/* The pages written since the last clear, by the guest (cpu_ops->dirty_log)
+ * or by devices (machine_mark_dirty): one bit per page from gpa 0,
+ * ram_size / 4096 bits. With @clear both logs restart empty. The vCPU
+ * must be stopped (cpu.h: dirty_log is not safe against a running vCPU). */
+int machine_dirty_log(struct machine *m, uint64_t *bitmap, bool clear) HAVM_MUST_CHECK;
 
 /* Host pointer for [gpa, gpa+len) if it lies inside RAM, else NULL. */
 uint8_t *machine_ram_ptr(struct machine *m, uint32_t gpa, uint32_t len);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -27,7 +28,7 @@ static char blackbox_path[512];
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET]\n"
+	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET] [--restore FILE.vsv]\n"
 		     "       vmm --version\n"
 		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
 		     "21 triple fault, 22 emulator error, 2-11 errors by kind (docs/conventions.md).\n");
@@ -54,11 +55,77 @@ static void install_fatal_handlers(const char *name, const char *control)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The request's "path": a non-empty string. */
+static int req_path(json_object *req, const char *cmd, const char **path, struct havm_err *err)
+{
+	json_object *p;
+	if (!json_object_object_get_ex(req, "path", &p) || !json_object_is_type(p, json_type_string) ||
+	    !json_object_get_string(p)[0])
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: \"path\" (a non-empty string) is required", cmd);
+	*path = json_object_get_string(p);
+	return 0;
+}
+
+/* An optional non-negative integer option. */
+static int req_u64(json_object *req, const char *cmd, const char *key, uint64_t *out, struct havm_err *err)
+{
+	json_object *p;
+	if (!json_object_object_get_ex(req, key, &p))
+		return 0;
+	if (!json_object_is_type(p, json_type_int) || json_object_get_int64(p) < 0)
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: \"%s\" must be a non-negative integer", cmd, key);
+	*out = (uint64_t)json_object_get_int64(p);
+	return 0;
+}
+
+static void report_save(json_object *reply, const char *path, const struct vm_save_report *r)
+{
+	json_object_object_add(reply, "path", json_object_new_string(path));
+	json_object_object_add(reply, "bytes", json_object_new_int64((int64_t)r->bytes));
+	json_object_object_add(reply, "passes", json_object_new_int((int)r->passes));
+	json_object_object_add(reply, "pages", json_object_new_int64((int64_t)r->pages));
+	json_object_object_add(reply, "converged", json_object_new_boolean(r->converged));
+	json_object_object_add(reply, "total_ms", json_object_new_double((double)r->total_ns / 1e6));
+	json_object_object_add(reply, "downtime_ms", json_object_new_double((double)r->downtime_ns / 1e6));
+}
+
+static int save_cmd(struct vmm *v, const char *cmd, json_object *req, json_object *reply, struct havm_err *err)
+{
+	const char *path = NULL;
+	struct vm_save_report r;
+	int rc = req_path(req, cmd, &path, err);
+	if (rc < 0)
+		return rc;
+	if (!strcmp(cmd, "migrate")) {
+		struct vm_migrate_opts o = { 0 };
+		uint64_t passes = 0;
+		if ((rc = req_u64(req, cmd, "max_passes", &passes, err)) < 0 ||
+		    (rc = req_u64(req, cmd, "max_bytes", &o.max_bytes, err)) < 0 ||
+		    (rc = req_u64(req, cmd, "converge_pages", &o.converge_pages, err)) < 0)
+			return rc;
+		o.max_passes = passes > 1000 ? 1000 : (unsigned)passes;
+		rc = vm_migrate(&v->vm, path, &o, &r, err);
+	} else {
+		rc = vm_save(&v->vm, path, !strcmp(cmd, "save"), &r, err);
+	}
+	if (rc == 0)
+		report_save(reply, path, &r);
+	return rc;
+}
+
 static int control(void *opaque, const char *cmd, json_object *req, json_object *reply,
 		   struct havm_err *err)
 {
 	struct vmm *v = opaque;
-	(void)req;
+	if (!strcmp(cmd, "save") || !strcmp(cmd, "checkpoint") || !strcmp(cmd, "migrate"))
+		return save_cmd(v, cmd, req, reply, err);
 	if (!strcmp(cmd, "status")) {
 		vm_status(&v->vm, reply);
 		return 0;
@@ -77,7 +144,8 @@ static int control(void *opaque, const char *cmd, json_object *req, json_object 
 		return 0;
 	}
 	return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
-			    "unknown command \"%s\", expected status, pause, resume, poweroff or quit", cmd);
+			    "unknown command \"%s\", expected status, pause, resume, save, checkpoint, migrate, poweroff or quit",
+			    cmd);
 }
 
 static void vcpu_exited(void *opaque)
@@ -109,7 +177,7 @@ static int32_t on_term(int32_t sig, void *data)
 	return 0;
 }
 
-static int run(const char *config, const char *control_path)
+static int run(const char *config, const char *control_path, const char *restore, uint64_t t0)
 {
 	struct havm_err err;
 	struct vmc_config *cfg = NULL;
@@ -134,7 +202,9 @@ static int run(const char *config, const char *control_path)
 		status = havm_err_exit_code(HAVM_E_INTERNAL);
 		goto out_loop;
 	}
-	if (vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err) < 0) {
+	int crc = restore ? vm_create_restored(&v.vm, cfg, &cpu_interp_ops, v.loop, restore, t0, &err)
+			  : vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err);
+	if (crc < 0) {
 		hlog(LOG_ERR, "%s", err.msg);
 		status = havm_err_exit_code(err.kind);
 		goto out_loop;
@@ -185,11 +255,14 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	const char *config = NULL, *control_path = NULL;
+	uint64_t t0 = mono_ns();
+	const char *config = NULL, *control_path = NULL, *restore = NULL;
 	bool bad = argc < 3 || strcmp(argv[1], "run") != 0;
 	for (int i = 2; i < argc && !bad; i++) {
 		if (!strcmp(argv[i], "--control") && i + 1 < argc)
 			control_path = argv[++i];
+		else if (!strcmp(argv[i], "--restore") && i + 1 < argc)
+			restore = argv[++i];
 		else if (argv[i][0] != '-' && !config)
 			config = argv[i];
 		else
@@ -200,7 +273,7 @@ int main(int argc, char **argv)
 		return havm_err_exit_code(HAVM_E_CONFIG);
 	}
 	havm_log_init("vmm", HAVM_LOG_STDERR | HAVM_LOG_BLACKBOX, LOG_INFO);
-	int status = run(config, control_path);
+	int status = run(config, control_path, restore, t0);
 	havm_log_fini();
 	return status;
 }

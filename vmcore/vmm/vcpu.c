@@ -174,6 +174,14 @@ void *vm_vcpu_main(void *arg)
 			continue;
 		if (budget > VM_SLICE_INSNS)
 			budget = VM_SLICE_INSNS;
+		if (vm->restore_t0 && !vm->restore_reported) {
+			vm->restore_reported = true;
+			pthread_mutex_lock(&vm->lock);
+			vm->restore_first_ns = vm_mono_ns() - vm->restore_t0;
+			pthread_mutex_unlock(&vm->lock);
+			hlog(LOG_NOTICE, "vm %s: restore: first guest instruction %.3f ms after vmm run --restore started",
+			     vm->cfg->name, (double)vm->restore_first_ns / 1e6);
+		}
 		enum cpu_exit_reason why = m->cpu_ops->run(m->cpu, budget, &err);
 		pthread_mutex_lock(&m->lock);
 		vclock_run_timers(&m->clock);

@@ -40,6 +40,8 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 	case VM_STOP_CPU_ERROR: return "cpu-error";
 	case VM_STOP_POWEROFF: return "poweroff";
 	case VM_STOP_QUIT: return "quit";
+	case VM_STOP_SAVED: return "saved";
+	case VM_STOP_MIGRATED: return "migrated";
 	}
 	return "?";
 }
@@ -131,8 +133,9 @@ int vm_load_guest(struct vm *vm, struct havm_err *err)
 	return 0;
 }
 
-int vm_create(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, qb_loop_t *loop,
-	      struct havm_err *err)
+/* The machine for @cfg with nothing loaded (RAM all zero). */
+static int build(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, qb_loop_t *loop,
+		 struct havm_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
@@ -150,16 +153,47 @@ int vm_create(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, 
 		goto fail;
 	vm->m.wake = vm_wake;
 	vm->m.wake_opaque = vm;
-	rc = vm_load_guest(vm, err);
-	if (rc < 0) {
-		pc_fini(&vm->m);
-		goto fail;
-	}
 	return 0;
 fail:
 	havm_err_prefix(err, "vm %s", cfg->name);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
+	return rc;
+}
+
+static void unbuild(struct vm *vm)
+{
+	pc_fini(&vm->m);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+}
+
+int vm_create(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, qb_loop_t *loop,
+	      struct havm_err *err)
+{
+	int rc = build(vm, cfg, ops, loop, err);
+	if (rc < 0)
+		return rc;
+	rc = vm_load_guest(vm, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s", cfg->name);
+		unbuild(vm);
+	}
+	return rc;
+}
+
+int vm_create_restored(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+		       qb_loop_t *loop, const char *path, uint64_t t0, struct havm_err *err)
+{
+	int rc = build(vm, cfg, ops, loop, err);
+	if (rc < 0)
+		return rc;
+	vm->restore_t0 = t0;
+	rc = vm_restore_state(vm, path, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s", cfg->name);
+		unbuild(vm);
+	}
 	return rc;
 }
 
@@ -302,6 +336,11 @@ void vm_status(struct vm *vm, json_object *reply)
 	char pc[16];
 	snprintf(pc, sizeof(pc), "%04x:%08x", vm->cs, vm->eip);
 	json_object_object_add(reply, "pc", json_object_new_string(pc));
+	if (vm->restore_t0) {
+		json_object_object_add(reply, "restored", json_object_new_boolean(1));
+		if (vm->restore_first_ns)
+			json_object_object_add(reply, "restore_first_insn_us", u64(vm->restore_first_ns / 1000));
+	}
 	if (vm->reason != VM_STOP_NONE) {
 		json_object_object_add(reply, "stop_reason", json_object_new_string(vm_stop_reason_name(vm->reason)));
 		json_object_object_add(reply, "report", json_object_new_string(vm->report));
@@ -320,4 +359,62 @@ void vm_status(struct vm *vm, json_object *reply)
 	json_object_object_add(c, "resets", u64(vm->resets));
 	pthread_mutex_unlock(&vm->lock);
 	json_object_object_add(reply, "counters", c);
+}
+
+int vm_park(struct vm *vm, struct havm_err *err)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_RUNNING && vm->state != VM_PAUSED) {
+		enum vm_state s = vm->state;
+		pthread_mutex_unlock(&vm->lock);
+		return havm_err_set(err, HAVM_E_STATE, -EINVAL, "vm %s: is %s, nothing to save",
+				    vm->cfg->name, vm_state_name(s));
+	}
+	if (vm->state == VM_PAUSED) {
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	}
+	vm->state = VM_PAUSED;
+	vm->paused_since = vm_mono_ns();
+	pthread_cond_broadcast(&vm->cond);
+	vm->m.cpu_ops->request_exit(vm->m.cpu);
+	int rc = wait_parked(vm);
+	if (rc < 0) {
+		vm->paused_total += vm_mono_ns() - vm->paused_since;
+		vm->state = VM_RUNNING;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (rc < 0)
+		return havm_err_set(err, HAVM_E_TIMEOUT, rc, "vm %s: the vCPU did not stop within 5 s",
+				    vm->cfg->name);
+	return 1;
+}
+
+void vm_unpark(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		vm->paused_total += vm_mono_ns() - vm->paused_since;
+		vm->state = VM_RUNNING;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Ends the vCPU thread after a save or migration: the guest must not run
+ * on and diverge from the state just written. */
+void vm_stop_after_save(struct vm *vm, enum vm_stop_reason reason, const char *report)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_OFF;
+	vm->reason = reason;
+	snprintf(vm->report, sizeof(vm->report), "%s", report);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	vm->m.cpu_ops->request_exit(vm->m.cpu);
+	if (vm->vcpu_started) {
+		pthread_join(vm->vcpu, NULL);
+		vm->vcpu_started = false;
+	}
 }

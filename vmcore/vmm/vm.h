@@ -31,7 +31,7 @@
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_OFF, VM_STOPPED };
 enum vm_stop_reason { VM_STOP_NONE, VM_STOP_HALTED, VM_STOP_TRIPLE_FAULT, VM_STOP_CPU_ERROR,
-		      VM_STOP_POWEROFF, VM_STOP_QUIT };
+		      VM_STOP_POWEROFF, VM_STOP_QUIT, VM_STOP_SAVED, VM_STOP_MIGRATED };
 
 typedef void vm_stopped_fn(void *opaque);
 
@@ -60,6 +60,29 @@ struct vm {
 	uint64_t guest_start;
 	vm_stopped_fn *on_vcpu_exit; /* called on the vCPU thread as it ends */
 	void *on_vcpu_exit_opaque;
+	/* Restore timing (CLOCK_MONOTONIC ns; 0 when not restored). */
+	uint64_t restore_t0;         /* `vmm run --restore` started */
+	uint64_t restore_first_ns;   /* first guest instruction after restore, from t0 */
+	bool restore_reported;
+};
+
+/* A save, checkpoint or migration, as reported on the control socket. */
+struct vm_save_report {
+	uint64_t bytes;           /* .vsv size */
+	unsigned passes;          /* RAM passes written */
+	uint64_t pages;           /* pages written with data or as zero runs, all passes */
+	uint64_t total_ns;        /* from the request to the committed file */
+	uint64_t downtime_ns;     /* the guest was stopped this long */
+	bool converged;           /* pre-copy: the dirty set got small; false = stop-and-copy fallback */
+};
+
+/* Bounds of live pre-copy: at most @max_passes RAM passes while the guest
+ * runs and at most @max_bytes of page data in them; the final (stopped)
+ * pass starts once a pass carried at most @converge_pages pages. */
+struct vm_migrate_opts {
+	unsigned max_passes;      /* 0 = 8 */
+	uint64_t max_bytes;       /* 0 = 3 x RAM */
+	uint64_t converge_pages;  /* 0 = 256 (1 MiB) */
 };
 
 /* Builds the machine for @cfg with the CPU backend @ops; loads the boot
@@ -76,6 +99,32 @@ int vm_resume(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
 int vm_poweroff(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
 /* Asks the vCPU thread to end (vm_destroy joins it). */
 void vm_quit(struct vm *vm);
+
+/* As vm_create, but the machine's state comes from the .vsv at @path
+ * instead of the boot images: the file must describe this machine (RAM
+ * size, CPU model, devices and versions, disks with the same identity and
+ * write generation), else a clear error and nothing runs. RAM is mapped
+ * lazily (VSV_RAM_MAP). @t0 (CLOCK_MONOTONIC ns) is when the restore
+ * started, for the first-instruction time. */
+int vm_create_restored(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+		       qb_loop_t *loop, const char *path, uint64_t t0,
+		       struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Writes the VM's state to @path atomically (vsv writer: tmp, fsync,
+ * rename). The guest is paused, every disk flushed, and then: @stop true
+ * (`save`) leaves it off with stop_reason "saved" (the process keeps
+ * answering until quit); false (`checkpoint`) resumes it. On failure the
+ * previous file at @path is intact and the guest resumes as it was. */
+int vm_save(struct vm *vm, const char *path, bool stop, struct vm_save_report *rep,
+	    struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Live pre-copy to @path: RAM written while the guest runs, then the
+ * pages it dirtied, pass after pass, until a pass is small (converged) or
+ * a bound of @opts is hit (stop-and-copy fallback); the guest is paused
+ * only for the last pass and the device state. Afterwards it is off with
+ * stop_reason "migrated". @opts may be NULL. */
+int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *opts,
+	       struct vm_save_report *rep, struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Adds state, counters and the stop report to @reply. */
 void vm_status(struct vm *vm, json_object *reply);

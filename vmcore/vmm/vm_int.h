@@ -3,10 +3,22 @@
 #define HAVM_VMCORE_VMM_VM_INT_H
 
 #include "vmcore/vmm/vm.h"
+#include "vmcore/vsv/vsv.h"
 
 /* Loads the boot images into RAM and sets the CPU's start state. */
 int vm_load_guest(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
 void *vm_vcpu_main(void *arg);
+/* Replaces the freshly built machine's state with the .vsv at @path. */
+int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err) HAVM_MUST_CHECK;
+/* The description of this machine, as a writer records it and a reader
+ * expects it (vm_snapshot.c); disks are flushed first (vCPU stopped). */
+int vm_machine_desc(struct vm *vm, struct vsv_machine_desc *d, struct havm_err *err) HAVM_MUST_CHECK;
+/* Stops the vCPU thread at its gate without changing the visible state
+ * more than a pause would; vm_unpark lets it continue. */
+int vm_park(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+void vm_unpark(struct vm *vm);
+/* Ends the vCPU thread with the VM off and @reason (after save/migrate). */
+void vm_stop_after_save(struct vm *vm, enum vm_stop_reason reason, const char *report);
 uint64_t vm_mono_ns(void);
 /* Wakes an idle vCPU (machine.wake). */
 void vm_wake(void *opaque);

@@ -1,0 +1,231 @@
+/* vmcore/vmm — saving a VM: stop-and-copy (`save`, `checkpoint`) and live
+ * pre-copy (`migrate`). Both write through the vsv writer (tmp, fsync,
+ * rename), so the previous file at the path survives any failure or kill.
+ *
+ * Pre-copy: pass 0 (all RAM) is written while the guest runs, then passes
+ * of the pages it dirtied meanwhile. Reading the dirty log needs the vCPU
+ * stopped (cpu.h), so each pass begins with a short park. Once a dirty set
+ * is small (converged) or a bound is hit (passes, bytes: stop-and-copy
+ * fallback), the guest stays parked for the last pass and the devices.
+ * The disks' identities go into the file header before pass 0; if the
+ * guest wrote a disk during pre-copy, the header would name a generation
+ * the disk no longer has, so the copy restarts as one stop-and-copy save. */
+#define LOG_TAG HAVM_TAG_MAIN
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "vmcore/vmm/vm_int.h"
+#include "vmcore/vmm/vm_snapshot.h"
+
+#define DEF_MAX_PASSES 8
+#define DEF_CONVERGE_PAGES 256
+
+/* One complete stop-and-copy image of a parked VM; returns pages written. */
+static int64_t write_stopped(struct vm *vm, const char *path, const struct vsv_machine_desc *d,
+			     const uint64_t *dirty, struct vsv_writer **wp, struct havm_err *err)
+{
+	int64_t pages = 0;
+	struct vsv_writer *w = *wp;
+	if (!w) {
+		int rc = vsv_writer_open(path, d, &w, err);
+		if (rc < 0)
+			return rc;
+		*wp = w;
+	}
+	pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, dirty, err);
+	if (pages < 0)
+		return pages;
+	int rc = vm_write_state(vm, w, err);
+	return rc < 0 ? rc : pages;
+}
+
+static int commit(struct vsv_writer **wp, struct vm_save_report *rep, struct havm_err *err)
+{
+	rep->bytes = vsv_writer_offset(*wp) + 32;   /* + the trailer commit writes */
+	int rc = vsv_writer_commit(*wp, err);
+	*wp = NULL;
+	return rc;
+}
+
+int vm_save(struct vm *vm, const char *path, bool stop, struct vm_save_report *rep,
+	    struct havm_err *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	uint64_t t0 = vm_mono_ns();
+	int parked = vm_park(vm, err);
+	if (parked < 0)
+		return parked;
+	struct vsv_machine_desc d;
+	struct vsv_writer *w = NULL;
+	int rc = vm_machine_desc(vm, &d, err);
+	int64_t pages = rc < 0 ? rc : write_stopped(vm, path, &d, NULL, &w, err);
+	rc = pages < 0 ? (int)pages : commit(&w, rep, err);
+	vsv_writer_abort(w);
+	if (rc < 0) {
+		if (parked)
+			vm_unpark(vm);
+		havm_err_prefix(err, "vm %s: save to %s failed (the previous file is intact)", vm->cfg->name, path);
+		return rc;
+	}
+	rep->passes = 1;
+	rep->pages = (uint64_t)pages;
+	rep->converged = true;
+	rep->total_ns = rep->downtime_ns = vm_mono_ns() - t0;
+	hlog(LOG_NOTICE, "vm %s: %s to %s: %llu bytes in %.1f ms", vm->cfg->name, stop ? "saved" : "checkpoint",
+	     path, (unsigned long long)rep->bytes, (double)rep->total_ns / 1e6);
+	if (stop) {
+		char why[HAVM_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "saved to %s", path);
+		vm_stop_after_save(vm, VM_STOP_SAVED, why);
+	} else if (parked) {
+		vm_unpark(vm);
+	}
+	return 0;
+}
+
+static uint64_t count_bits(const uint64_t *bm, size_t words)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(bm[i]);
+	return n;
+}
+
+/* Parks the vCPU and takes (and clears) the dirty log into @bm. */
+static int park_and_log(struct vm *vm, uint64_t *bm, struct havm_err *err)
+{
+	int rc = vm_park(vm, err);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&vm->m.lock);
+	int lrc = machine_dirty_log(&vm->m, bm, true);
+	pthread_mutex_unlock(&vm->m.lock);
+	if (lrc < 0) {
+		vm_unpark(vm);
+		return havm_err_set(err, HAVM_E_INTERNAL, lrc, "cpu %s: dirty log failed", vm->m.cpu_ops->name);
+	}
+	return 0;
+}
+
+static bool same_disks(const struct vsv_machine_desc *a, const struct vsv_machine_desc *b)
+{
+	return a->disk_count == b->disk_count &&
+	       memcmp(a->disks, b->disks, sizeof(a->disks[0]) * a->disk_count) == 0;
+}
+
+int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *opts,
+	       struct vm_save_report *rep, struct havm_err *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	unsigned max_passes = opts && opts->max_passes ? opts->max_passes : DEF_MAX_PASSES;
+	uint64_t max_bytes = opts && opts->max_bytes ? opts->max_bytes : 3ull * vm->m.ram_size;
+	uint64_t converge = opts && opts->converge_pages ? opts->converge_pages : DEF_CONVERGE_PAGES;
+	uint64_t t0 = vm_mono_ns();
+	size_t words = ((size_t)(vm->m.ram_size / 4096) + 63) / 64;
+	uint64_t *bm = calloc(words, sizeof(uint64_t));
+	if (!bm)
+		return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "vm %s: out of memory", vm->cfg->name);
+
+	/* Start: disks flushed and described, dirty log empty. */
+	int was_running = vm_park(vm, err);
+	int rc = was_running;
+	struct vsv_machine_desc d0, d1;
+	struct vsv_writer *w = NULL;
+	if (rc >= 0)
+		rc = vm_machine_desc(vm, &d0, err);
+	if (rc >= 0) {
+		pthread_mutex_lock(&vm->m.lock);
+		rc = machine_dirty_log(&vm->m, bm, true);
+		pthread_mutex_unlock(&vm->m.lock);
+		if (rc < 0)
+			havm_err_set(err, HAVM_E_INTERNAL, rc, "dirty log failed");
+	}
+	if (rc >= 0)
+		rc = vsv_writer_open(path, &d0, &w, err);
+	if (was_running > 0)
+		vm_unpark(vm);
+	if (rc < 0)
+		goto fail_running;
+
+	int64_t pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, NULL, err);
+	if (pages < 0) {
+		rc = (int)pages;
+		goto fail_running;
+	}
+	rep->passes = 1;
+	rep->pages = (uint64_t)pages;
+	uint64_t data = (uint64_t)vm->m.ram_size;
+	uint64_t t_down;
+	for (;;) {
+		rc = park_and_log(vm, bm, err);
+		if (rc < 0)
+			goto fail_running;
+		t_down = vm_mono_ns();
+		uint64_t n = count_bits(bm, words);
+		rep->converged = n <= converge;
+		/* A VM that was paused has nothing to converge: one final pass. */
+		if (rep->converged || !was_running || rep->passes >= max_passes || data + n * 4096 > max_bytes)
+			break;
+		vm_unpark(vm);
+		pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, bm, err);
+		if (pages < 0) {
+			rc = (int)pages;
+			goto fail_running;
+		}
+		rep->passes++;
+		rep->pages += (uint64_t)pages;
+		data += n * 4096;
+	}
+	if (!was_running)
+		rep->converged = true;
+
+	/* Parked from here: the last pass and the devices. */
+	rc = vm_machine_desc(vm, &d1, err);
+	if (rc < 0)
+		goto fail_parked;
+	if (!same_disks(&d0, &d1)) {
+		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
+		     vm->cfg->name);
+		vsv_writer_abort(w);
+		w = NULL;
+		rep->passes = 0;
+		rep->pages = 0;
+		rep->converged = false;
+		pages = write_stopped(vm, path, &d1, NULL, &w, err);
+	} else {
+		pages = write_stopped(vm, path, &d1, bm, &w, err);
+	}
+	if (pages < 0) {
+		rc = (int)pages;
+		goto fail_parked;
+	}
+	rep->passes++;
+	rep->pages += (uint64_t)pages;
+	rc = commit(&w, rep, err);
+	if (rc < 0)
+		goto fail_parked;
+	uint64_t t1 = vm_mono_ns();
+	rep->downtime_ns = t1 - t_down;
+	rep->total_ns = t1 - t0;
+	free(bm);
+	hlog(LOG_NOTICE, "vm %s: migrated to %s: %u passes, %llu bytes, %s, downtime %.1f ms, total %.1f ms",
+	     vm->cfg->name, path, rep->passes, (unsigned long long)rep->bytes,
+	     rep->converged ? "converged" : "stop-and-copy fallback", (double)rep->downtime_ns / 1e6,
+	     (double)rep->total_ns / 1e6);
+	char why[HAVM_ERR_MSG_MAX];
+	snprintf(why, sizeof(why), "migrated to %s", path);
+	vm_stop_after_save(vm, VM_STOP_MIGRATED, why);
+	return 0;
+
+fail_parked:
+	if (was_running > 0)
+		vm_unpark(vm);
+fail_running:
+	vsv_writer_abort(w);
+	free(bm);
+	havm_err_prefix(err, "vm %s: migrate to %s failed (the guest runs on; the previous file is intact)",
+			vm->cfg->name, path);
+	return rc;
+}
