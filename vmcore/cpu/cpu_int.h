@@ -22,6 +22,7 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define NORETURN    __attribute__((noreturn))
+#define HOT_INLINE  static inline __attribute__((always_inline))
 
 /* EFLAGS bits */
 #define F_CF   0x0001u
@@ -220,7 +221,7 @@ void dirty_mark(struct cpu *c, uint32_t pa);
 
 /* Linear-address access through the TLB. @user selects the privilege of the
  * access (CPL 3, or an explicit supervisor access such as a descriptor read). */
-static inline uint32_t lin_read(struct cpu *c, uint32_t lin, unsigned size, bool user)
+HOT_INLINE uint32_t lin_read(struct cpu *c, uint32_t lin, unsigned size, bool user)
 {
 	const struct tlb_entry *e = &c->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_r == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
@@ -232,7 +233,7 @@ static inline uint32_t lin_read(struct cpu *c, uint32_t lin, unsigned size, bool
 	return mmu_read_slow(c, lin, size, user);
 }
 
-static inline void lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool user)
+HOT_INLINE void lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool user)
 {
 	const struct tlb_entry *e = &c->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_w == (lin & ~0xfffu) && (lin & 0xfff) <= 0x1000 - size)) {
@@ -258,19 +259,19 @@ void seg_refresh_fast(struct cpu *c, int seg);
 void seg_validate_for_cpl(struct cpu *c, int seg);    /* null data segs not allowed at new CPL */
 
 /* Linear address of seg:off for an access of @size bytes. */
-static inline uint32_t seg_lin(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
+HOT_INLINE uint32_t seg_lin(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
 {
 	if (likely(c->seg_fast[seg]))
 		return c->s.seg[seg].base + off;
 	return seg_check_slow(c, seg, off, size, write);
 }
 
-static inline uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+HOT_INLINE uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
 	return lin_read(c, seg_lin(c, seg, off, size, false), size, c->cpl == 3);
 }
 
-static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+HOT_INLINE void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
 {
 	lin_write(c, seg_lin(c, seg, off, size, true), size, v, c->cpl == 3);
 }
@@ -288,7 +289,7 @@ static inline void sys_write(struct cpu *c, uint32_t lin, unsigned size, uint32_
 
 /* decode.c */
 uint8_t fetch8_slow(struct cpu *c);
-static inline uint8_t fetch8(struct cpu *c)
+HOT_INLINE uint8_t fetch8(struct cpu *c)
 {
 	uint32_t lin = c->s.seg[CPU_SEG_CS].base + c->s.eip;
 	if (likely((lin & ~0xfffu) == c->fetch_lin && c->s.eip - c->insn_eip < 15 &&
@@ -303,14 +304,14 @@ uint32_t fetch32(struct cpu *c);
 void decode_modrm(struct cpu *c, struct dec *d);
 
 /* Register access by operand size. */
-static inline uint32_t reg_read(struct cpu *c, unsigned r, unsigned size)
+HOT_INLINE uint32_t reg_read(struct cpu *c, unsigned r, unsigned size)
 {
 	if (size == 4) return c->s.gpr[r];
 	if (size == 2) return c->s.gpr[r] & 0xffff;
 	return r < 4 ? c->s.gpr[r] & 0xff : (c->s.gpr[r - 4] >> 8) & 0xff;
 }
 
-static inline void reg_write(struct cpu *c, unsigned r, unsigned size, uint32_t v)
+HOT_INLINE void reg_write(struct cpu *c, unsigned r, unsigned size, uint32_t v)
 {
 	if (size == 4) c->s.gpr[r] = v;
 	else if (size == 2) c->s.gpr[r] = (c->s.gpr[r] & 0xffff0000u) | (v & 0xffff);
@@ -318,13 +319,13 @@ static inline void reg_write(struct cpu *c, unsigned r, unsigned size, uint32_t 
 	else c->s.gpr[r - 4] = (c->s.gpr[r - 4] & 0xffff00ffu) | ((v & 0xff) << 8);
 }
 
-static inline uint32_t rm_read(struct cpu *c, const struct dec *d, unsigned size)
+HOT_INLINE uint32_t rm_read(struct cpu *c, const struct dec *d, unsigned size)
 {
 	if (d->mod == 3) return reg_read(c, d->rm, size);
 	return mem_read(c, d->easeg, d->ea, size);
 }
 
-static inline void rm_write(struct cpu *c, const struct dec *d, unsigned size, uint32_t v)
+HOT_INLINE void rm_write(struct cpu *c, const struct dec *d, unsigned size, uint32_t v)
 {
 	if (d->mod == 3) reg_write(c, d->rm, size, v);
 	else mem_write(c, d->easeg, d->ea, size, v);

@@ -81,6 +81,10 @@ bool flags_cond(struct cpu *c, unsigned cc)
 		case 7: r = (int32_t)a <= (int32_t)b; goto out;
 		default: break;
 		}
+	} else if (c->lf_op != LF_NONE && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+		/* ZF and SF come straight from the (masked) result for every op */
+		r = (cc >> 1) == 2 ? c->lf_r == 0 : (c->lf_r & size_msb(c->lf_size)) != 0;
+		goto out;
 	} else if (c->lf_op == LF_LOGIC) {
 		int32_t v = sext(c->lf_r, c->lf_size);
 		switch (cc >> 1) {
