@@ -60,7 +60,7 @@ tk=$(bed_now_ms)
 bed_kill_node "$victim"
 survivor=$(bed_wait_where -n "$view" d1 "!$victim" 60)
 check "after SIGKILL of $victim, d1 restarts on a survivor" test -n "$survivor"
-check "$victim is fenced by fence_havm (history on $view)" bed_wait_fenced -n "$view" "$victim" 30
+check "$victim is fenced by fence_havm (history on $view)" bed_wait_fenced -n "$view" "$victim" 30 $((tk / 1000))
 bed_havm_key_status -n "$view" "$victim" "$lun"
 check_eq "$victim's key is gone from the LUN (status off = 2)" "2" "$?"
 bed_havm_key_status -n "$view" "$survivor" "$lun"
@@ -68,10 +68,12 @@ check_eq "$survivor's key is still registered" "0" "$?"
 tf=$(bed_sample_wait d1 "$tk" "^ $survivor$" 2>/dev/null)
 [[ -n $tf ]] && diag "timing: node kill failover with fence_havm ($victim -> $survivor) $((tf - tk)) ms"
 
+tr=$(date +%s)
 check "the fenced node $victim restarts" bed_start_node "$victim"
 check "after the restart all three nodes are online" bed_wait_online 90
 key_back() { bed_havm_key_status -n "$view" "$victim" "$lun"; }
-check "the restarted $victim is unfenced again (key registered)" bed_poll 60 1 key_back
+check "the restarted $victim is unfenced again (history)" bed_wait_unfenced -n "$view" "$victim" 60 "$tr"
+check "the restarted $victim's key is registered again" bed_poll 30 1 key_back
 bed_sample_stop
 check_eq "d1 never ran on two nodes at once" "" "$(bed_sample_overlaps d1)"
 

@@ -42,31 +42,41 @@ bed_crm_property() {
 	_bed_client "$k" crm_attribute -t crm_config -n "$1" -v "$2"
 }
 
-# bed_fenced [-n K] VICTIM -> 0 when the fencing history (K's view) has a
-# successful fencing of VICTIM.
-bed_fenced() {
-	local k
-	k=$(_bed_view "$@") || return 1
-	[[ ${1:-} == -n ]] && shift 2
-	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
-		grep -qE "^(reboot|turning off) of n$(bed_node "$1") successful"
+# _bed_fence_times K NODE REGEX: epoch seconds of every successful fencing
+# operation on NODE whose history line starts with REGEX, in K's view.
+_bed_fence_times() {
+	local k=$1 node=$2 re=$3 line t
+	_bed_client "$k" stonith_admin --history "$node" --verbose 2>/dev/null |
+		grep -E "^($re) of $node successful" | while read -r line; do
+			t=$(sed -n "s/.*\(completed\|last-successful\)='\([^']*\)'.*/\2/p" <<<"$line")
+			[[ -n $t ]] && date -d "$t" +%s
+		done
 }
 
-# bed_fence_count [-n K] VICTIM -> how many successful fencings of VICTIM
-# the history (K's view) holds.
+# bed_fence_count [-n K] VICTIM [SINCE_S=0] -> how many successful fencings
+# (reboot or off) of VICTIM completed at or after SINCE_S (epoch seconds,
+# e.g. $(date +%s) taken before the fault) in K's fencing history.
 bed_fence_count() {
-	local k
+	local k since
 	k=$(_bed_view "$@") || return 1
 	[[ ${1:-} == -n ]] && shift 2
-	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
-		grep -cE "^(reboot|turning off) of n$(bed_node "$1") successful"
+	since=${2:-0}
+	_bed_fence_times "$k" "n$(bed_node "$1")" 'reboot|turning off' |
+		awk -v s="$since" '$1 >= s { n++ } END { print n + 0 }'
 }
 
-# bed_wait_fenced [-n K] VICTIM [TIMEOUT_S=60]
+# bed_fenced [-n K] VICTIM [SINCE_S=0]: VICTIM was fenced since SINCE_S.
+bed_fenced() {
+	local view=()
+	[[ ${1:-} == -n ]] && view=(-n "$2") && shift 2
+	(($(bed_fence_count "${view[@]}" "$@") > 0))
+}
+
+# bed_wait_fenced [-n K] VICTIM [TIMEOUT_S=60] [SINCE_S=0]
 bed_wait_fenced() {
 	local view=()
 	[[ ${1:-} == -n ]] && view=(-n "$2") && shift 2
-	bed_poll "${2:-60}" 0.5 bed_fenced "${view[@]}" "$1"
+	bed_poll "${2:-60}" 0.5 bed_fenced "${view[@]}" "$1" "${3:-0}"
 }
 
 # bed_fencing_havm [-n K] LUN...: our fence agent (fence_havm, SCSI-3 PR over
@@ -106,21 +116,19 @@ bed_fence_remove() {
 	_bed_client "$k" cibadmin --delete -o resources --xml-text "<primitive id=\"$1\"/>"
 }
 
-# bed_unfenced [-n K] NODE -> 0 when the fencing history (K's view) has a
-# successful unfencing ("on") of NODE.
+# bed_unfenced [-n K] NODE [SINCE_S=0]: NODE was unfenced ("on") since SINCE_S.
 bed_unfenced() {
 	local k
 	k=$(_bed_view "$@") || return 1
 	[[ ${1:-} == -n ]] && shift 2
-	_bed_client "$k" stonith_admin --history "n$(bed_node "$1")" --verbose 2>/dev/null |
-		grep -qE "^unfencing of n$(bed_node "$1") successful"
+	_bed_fence_times "$k" "n$(bed_node "$1")" unfencing | awk -v s="${2:-0}" '$1 >= s { f = 1 } END { exit !f }'
 }
 
-# bed_wait_unfenced [-n K] NODE [TIMEOUT_S=60]
+# bed_wait_unfenced [-n K] NODE [TIMEOUT_S=60] [SINCE_S=0]
 bed_wait_unfenced() {
 	local view=()
 	[[ ${1:-} == -n ]] && view=(-n "$2") && shift 2
-	bed_poll "${2:-60}" 0.5 bed_unfenced "${view[@]}" "$1"
+	bed_poll "${2:-60}" 0.5 bed_unfenced "${view[@]}" "$1" "${3:-0}"
 }
 
 # bed_havm_key_status [-n K] NODE LUN...: fence_havm's "status" of NODE on

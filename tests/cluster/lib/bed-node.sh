@@ -127,8 +127,13 @@ bed_exec() {
 }
 
 # bed_crm K tool args...: a Pacemaker client (crm_mon, cibadmin, crm_resource,
-# crm_attribute, stonith_admin, ...) inside node K.
-bed_crm() { bed_exec "$@"; }
+# crm_attribute, stonith_admin, ...) inside node K, bounded by
+# BED_CRM_TIMEOUT seconds (30) so a frozen node cannot hang the caller.
+bed_crm() {
+	local k=$1
+	shift
+	bed_exec "$k" timeout -k 1 "${BED_CRM_TIMEOUT:-30}" "$@"
+}
 
 # bed_nodes_up: the numbers of the nodes whose anchor runs.
 bed_nodes_up() {
