@@ -9,6 +9,10 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/cluster/lib/bed.sh"
 
 missing=$(bed_requirements)
+for t in fence_dummy iscsi-readcapacity16; do
+	command -v "$t" >/dev/null || missing+=" $t"
+done
+missing=${missing# }
 if [[ -n $missing ]]; then
 	skip "cluster test bed" "missing: $missing"
 	done_testing

@@ -47,7 +47,7 @@ bed_requirements() {
 	local t missing=()
 	(($(id -u) == 0)) || missing+=(root)
 	for t in ip unshare nsenter corosync pacemakerd crm_mon crm_resource cibadmin \
-		corosync-quorumtool tgtd tgtadm; do
+		corosync-quorumtool stonith_admin tgtd tgtadm timeout; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
 	grep -qw overlay /proc/filesystems || missing+=(overlayfs)
