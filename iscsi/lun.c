@@ -332,6 +332,11 @@ static int req_issue(struct lun_req *r)
 	case LUN_OP_READ:
 		t = iscsi_read16_task(c, lun, r->lba, r->nblocks * l->block_size, (int)l->block_size,
 				      0, 0, 0, 0, 0, req_done, r);
+		/* Zero copy: DATA-IN lands in the caller's buffer. Safe here:
+		 * nothing is received before the next iscsi_service(). If the
+		 * buffer cannot be added (ENOMEM), the reply is copied instead. */
+		r->copy_in = t && r->buf &&
+			     scsi_task_add_data_in_buffer(t, (int)(r->nblocks * l->block_size), r->buf) != 0;
 		break;
 	case LUN_OP_WRITE:
 		t = iscsi_write16_task(c, lun, r->lba, r->buf, r->nblocks * l->block_size,
@@ -437,12 +442,16 @@ static void req_done(struct iscsi_context *ctx, int status, void *data, void *pr
 	}
 	enum lun_event ev = lun_classify(status, key, ascq);
 	if (ev == LUN_EV_GOOD) {
-		if (r->op == LUN_OP_READ && t && r->buf) {
-			size_t want = (size_t)r->nblocks * l->block_size;
+		size_t want = (size_t)r->nblocks * l->block_size;
+		if (r->op == LUN_OP_READ && t && r->copy_in) {
 			size_t got = t->datain.size < 0 ? 0 : (size_t)t->datain.size;
 			memcpy(r->buf, t->datain.data, got < want ? got : want);
 			if (got < want)
 				memset((char *)r->buf + got, 0, want - got);
+		} else if (r->op == LUN_OP_READ && t && t->residual_status == SCSI_RESIDUAL_UNDERFLOW &&
+			   t->residual > 0) { /* short DATA-IN: never hand out stale bytes */
+			size_t res = t->residual < want ? t->residual : want;
+			memset((char *)r->buf + want - res, 0, res);
 		}
 		if (r->op == LUN_OP_PRIN && t)
 			prin_parse(r, t);

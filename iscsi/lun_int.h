@@ -62,6 +62,7 @@ struct lun_req {
 	int attempts;
 	bool internal;                   /* the guard's own PR commands: no guard */
 	bool in_flight;
+	bool copy_in;                    /* READ data comes in task->datain */
 	struct scsi_task *task;
 	struct lun_req *next;            /* in the held or all-requests list */
 	struct lun_req *all_next;

@@ -23,3 +23,8 @@ INTEGRATION_TESTS += tests/integration/test_iscsi_lun.sh tests/integration/test_
 
 FUZZERS += lun_url_fuzz
 lun_url_fuzz_SRCS := tests/fuzz/lun_url_fuzz.c iscsi/url.c common/err.c
+
+BENCHES += bench_lun
+bench_lun_SRCS := iscsi/bench_lun.c
+bench_lun_LIBS := havm_iscsi common
+BENCH_SCRIPTS += tests/bench/iscsi.sh
