@@ -2,6 +2,7 @@
  * subcommands share this dispatcher; info and check live in cli_vhd_info.c. */
 #include "havm/cli.h"
 #include "havm/cli_vhd_int.h"
+#include "havm/progress.h"
 
 #include "common/err.h"
 #include "common/size.h"
@@ -27,25 +28,14 @@ int vhd_cli_usage(const char *msg)
 		"usage: havm vhd create [--type fixed|dynamic|differencing] [--size SIZE] [--parent FILE]\n"
 		"                       [--block-size SIZE] [--exact-size] [--sparse] FILE\n"
 		"       havm vhd info [--json] FILE\n"
-		"       havm vhd check [--repair] [--json] FILE\n");
+		"       havm vhd check [--repair] [--json] FILE\n"
+		"       havm vhd convert [--type raw|fixed|dynamic] [--block-size SIZE] [--exact-size] SRC DST\n"
+		"       havm vhd compact FILE\n"
+		"       havm vhd merge [--force] [--keep] CHILD\n"
+		"       havm vhd resize --size SIZE [--exact-size] FILE\n"
+		"       havm vhd undo create|commit|discard BASE\n"
+		"       havm vhd mount [--ro] [-f] [-d] FILE MOUNTPOINT\n");
 	return msg ? havm_err_exit_code(HAVM_E_CONFIG) : 0;
-}
-
-static void progress_bar(void *arg, uint64_t done, uint64_t total)
-{
-	unsigned *last = arg;
-	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-	if (pct == *last)
-		return;
-	*last = pct;
-	char bar[41];
-	memset(bar, '#', pct * 40 / 100);
-	memset(bar + pct * 40 / 100, ' ', 40 - pct * 40 / 100);
-	bar[40] = '\0';
-	printf("\r[%s] %3u%%", bar, pct);
-	if (done >= total)
-		printf("\n");
-	fflush(stdout);
 }
 
 static int parse_type(const char *s, enum vhd_type *t)
@@ -72,7 +62,7 @@ static int cmd_create(int argc, char **argv)
 	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
 	int have_type = 0, c;
 	uint64_t v;
-	unsigned last = 101;
+	struct havm_progress bar;
 	while ((c = getopt_long(argc, argv, "t:s:p:b:eSh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -113,9 +103,10 @@ static int cmd_create(int argc, char **argv)
 		return vhd_cli_usage("create: a differencing disk takes --parent and no --size");
 	if (o.type != VHD_TYPE_DIFF && (o.parent || !o.size))
 		return vhd_cli_usage("create: fixed and dynamic disks take --size and no --parent");
-	if (o.type == VHD_TYPE_FIXED && !o.sparse && isatty(STDOUT_FILENO)) {
-		o.progress = progress_bar;
-		o.progress_arg = &last;
+	havm_progress_init(&bar, "writing zeros");
+	if (o.type == VHD_TYPE_FIXED && !o.sparse && bar.enabled) {
+		o.progress = havm_progress_cb;
+		o.progress_arg = &bar;
 	}
 	struct havm_err e;
 	havm_err_clear(&e);
@@ -128,6 +119,12 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
+static const struct havm_cli_cmd vhd_tool_cmds[] = {
+	{ "convert", vhd_cli_convert, NULL }, { "compact", vhd_cli_compact, NULL },
+	{ "merge", vhd_cli_merge, NULL },     { "resize", vhd_cli_resize, NULL },
+	{ "undo", vhd_cli_undo, NULL },       { "mount", vhd_cli_mount, NULL },
+};
+
 int havm_cli_vhd(int argc, char **argv)
 {
 	if (argc < 2)
@@ -139,6 +136,9 @@ int havm_cli_vhd(int argc, char **argv)
 		return vhd_cli_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return vhd_cli_check(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(vhd_tool_cmds) / sizeof(vhd_tool_cmds[0]); i++)
+		if (strcmp(argv[1], vhd_tool_cmds[i].name) == 0)
+			return vhd_tool_cmds[i].fn(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return vhd_cli_usage(NULL);
 	return vhd_cli_usage("unknown subcommand");

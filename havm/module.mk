@@ -9,9 +9,9 @@ lifecycle_LDLIBS := -lquorum -lcmap -lqb
 HAVM_LC_LIBS := lifecycle vmcore_vmc vmcore_ctl common
 
 PROGRAMS += havm
-havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/cli_lifecycle.c havm/cli_cluster.c
+havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/progress.c havm/cli_lifecycle.c havm/cli_cluster.c
 havm_LIBS := lifecycle vmcore_vmc vmcore_ctl vmcore_disk common
-havm_LDLIBS := -ljson-c
+havm_LDLIBS := -ljson-c -lfuse3
 
 UNIT_TESTS += test_runtime
 test_runtime_SRCS := tests/unit/havm/test_runtime.c

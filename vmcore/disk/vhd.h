@@ -233,4 +233,55 @@ int vhd_check(const char *path, int repair, struct vhd_check_report *report,
 	      struct havm_err *err) HAVM_MUST_CHECK;
 void vhd_check_report_free(struct vhd_check_report *r);
 
+/* --- tools: convert, compact, merge, resize (vhd_convert.c, vhd_compact.c,
+ *     vhd_merge.c, vhd_resize.c; policies in docs/vhd.md) --- */
+
+enum vhd_out_type { VHD_OUT_RAW, VHD_OUT_FIXED, VHD_OUT_DYNAMIC };
+
+struct vhd_tool_opts {
+	vhd_progress_fn progress;    /* optional: bytes done of total */
+	void *progress_arg;
+	enum vhd_size_policy size_policy; /* convert from raw, resize */
+	uint32_t block_size;         /* convert to dynamic: 0 = 2 MiB */
+	int force;                   /* merge: even when the parent has other children */
+	int keep_child;              /* merge: don't delete the child afterwards */
+};
+
+struct vhd_tool_stats {
+	uint64_t bytes_in, bytes_out;    /* file sizes before and after */
+	uint32_t blocks_in, blocks_out;  /* allocated blocks before and after */
+	uint64_t bytes_copied;           /* guest bytes written */
+	uint64_t final_size;             /* guest size of the result */
+	int reparented;                  /* merge: grandchildren re-pointed */
+};
+
+/* Copies the guest view of @src (a whole chain is flattened) into the new
+ * file @dst (must not exist) as raw, fixed or dynamic, skipping zero runs
+ * (holes in raw/fixed, unallocated blocks in dynamic). On failure @dst is
+ * removed. */
+int vhd_convert(const char *src, const char *dst, enum vhd_out_type type, const struct vhd_tool_opts *o,
+		struct vhd_tool_stats *st, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Rewrites dynamic or differencing @path without all-zero blocks (dynamic)
+ * or sectors equal to the parent (differencing), keeping its UUID: written
+ * to PATH.compact.tmp, fsynced, then renamed over @path, so a crash leaves
+ * either the old or the new image. Refused (HAVM_E_STATE) while the saved
+ * state flag is 1; fixed and raw disks: HAVM_E_UNSUPPORTED. */
+int vhd_compact(const char *path, const struct vhd_tool_opts *o, struct vhd_tool_stats *st,
+		struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Merges differencing @child into its parent, run by run via the bitmap
+ * (idempotent: a rerun after a crash gives the same result), re-points the
+ * child's own children (found beside it) to the parent, then deletes the
+ * child unless o->keep_child. Refused (HAVM_E_STATE) when VHDs in the
+ * directories of the child or the parent name the parent as theirs (they
+ * would be invalidated), unless o->force. */
+int vhd_merge(const char *child, const struct vhd_tool_opts *o, struct vhd_tool_stats *st,
+	      struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Grows fixed or dynamic @path to @size (after o->size_policy). Shrinking,
+ * differencing disks and saved state 1 are refused. */
+int vhd_resize(const char *path, uint64_t size, const struct vhd_tool_opts *o, struct vhd_tool_stats *st,
+	       struct havm_err *err) HAVM_MUST_CHECK;
+
 #endif

@@ -131,14 +131,8 @@ static void relative_path(const char *child, const char *parent, char *out, size
 			*p = '\\';
 }
 
-struct locator_payload {
-	uint32_t code;
-	uint8_t data[PATH_MAX * 2];
-	int len;
-};
-
-static int parent_fields(const char *child_abs, const char *parent_path, struct blk_dev *parent,
-			 struct vhd_header *h, struct locator_payload *lp, int *nlp, struct havm_err *err)
+int vhd_parent_fields(const char *child_abs, const char *parent_path, struct blk_dev *parent,
+		      struct vhd_header *h, struct vhd_locator_payload *lp, int *nlp, struct havm_err *err)
 {
 	memcpy(h->parent_uuid, parent->vhd.footer.uuid, 16);
 	struct stat st;
@@ -177,10 +171,10 @@ static int create_sparse(struct blk_backend *be, const struct vhd_create_opts *o
 	h.version = VHD_VERSION;
 	h.block_size = o->block_size;
 	h.max_table_entries = (uint32_t)((f->current_size + h.block_size - 1) / h.block_size);
-	static struct locator_payload lp[2];
+	static struct vhd_locator_payload lp[2];
 	int nlp = 0, rc;
 	if (parent) {
-		rc = parent_fields(child_abs, o->parent, parent, &h, lp, &nlp, err);
+		rc = vhd_parent_fields(child_abs, o->parent, parent, &h, lp, &nlp, err);
 		if (rc < 0)
 			return rc;
 	}

@@ -50,6 +50,18 @@ int vhd_bitmap_set_range(uint8_t *bm, uint32_t first, uint32_t n);
 /* Length of the run of equal bits starting at @first, at most @max. */
 uint32_t vhd_bitmap_run(const uint8_t *bm, uint32_t first, uint32_t max);
 
+/* 1 when @len bytes at @p are all zero (memcmp against itself shifted:
+ * one pass at memcmp speed, which matters for convert and first touch). */
+static inline int vhd_is_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t head = len < 16 ? len : 16;
+	for (size_t i = 0; i < head; i++)
+		if (b[i])
+			return 0;
+	return len <= 16 || memcmp(b, b + 16, len - 16) == 0;
+}
+
 /* --- the open image --- */
 
 /* Where the footer in use came from (vhd_image_footer_source). */
@@ -135,5 +147,22 @@ const uint8_t *blk_uuid(const struct blk_dev *d);
 
 /* Current time as VHD seconds. */
 uint32_t vhd_now(void);
+
+/* vhd_convert.c: copies the guest view of @src into @dst (up to the smaller
+ * size), skipping zero runs; *copied counts the bytes written. */
+int vhd_copy_dev(struct blk_dev *src, struct blk_dev *dst, const struct vhd_tool_opts *o,
+		 uint64_t *copied) HAVM_MUST_CHECK;
+
+/* vhd_create.c: parent fields of a differencing header (UUID, timestamp,
+ * UTF-16BE name) and its W2ru/W2ku locator payloads for a child at
+ * @child_abs (absolute) whose parent is @parent_path, opened as @parent. */
+struct vhd_locator_payload {
+	uint32_t code;
+	uint8_t data[8192];
+	int len;
+};
+int vhd_parent_fields(const char *child_abs, const char *parent_path, struct blk_dev *parent,
+		      struct vhd_header *h, struct vhd_locator_payload *lp, int *nlp,
+		      struct havm_err *err) HAVM_MUST_CHECK;
 
 #endif

@@ -18,14 +18,6 @@
 /* Clean bitmaps kept in memory before the cache is trimmed. */
 #define BM_CACHE_MAX 4096u
 
-static int is_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static int fail(struct vhd_image *img, int rc)
 {
 	/* Memory may now disagree with the disk: refuse further I/O. */
@@ -224,7 +216,7 @@ static int parent_is_zero(struct vhd_image *img, uint64_t sector, uint32_t n)
 		int rc = parent_read(img, sector, tmp, k);
 		if (rc < 0)
 			return rc;
-		if (!is_zero(tmp, (size_t)k * 512))
+		if (!vhd_is_zero(tmp, (size_t)k * 512))
 			return 0;
 		sector += k, n -= k;
 	}
@@ -236,7 +228,7 @@ static int write_in_block(struct vhd_image *img, uint32_t blk, uint32_t sib, con
 {
 	int rc;
 	if (img->bat[blk] == VHD_BAT_UNUSED) {
-		if (is_zero(buf, (size_t)n * 512)) {
+		if (vhd_is_zero(buf, (size_t)n * 512)) {
 			/* Zero-block optimisation: nothing to store if the
 			 * sectors already read as zero. */
 			rc = parent_is_zero(img, sector, n);

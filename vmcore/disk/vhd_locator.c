@@ -205,37 +205,56 @@ int vhd_parent_open(struct vhd_image *img, struct vhd_chain *chain, struct havm_
 {
 	char *cand[2 * VHD_LOCATOR_COUNT + 1];
 	int n = vhd_parent_candidates(img, cand, 2 * VHD_LOCATOR_COUNT + 1);
-	int found = -1;
-	for (int i = 0; i < n && found < 0; i++)
-		if (access(cand[i], F_OK) == 0)
-			found = i;
-	int rc;
+	int found = -1, rc = 0, depth0 = chain->depth;
+	struct blk_dev *parent = NULL;
+	struct havm_err first;
+	havm_err_clear(&first);
+	/* The first existing candidate whose UUID matches: a stale locator
+	 * (a file moved, or a merge re-pointing this child between its
+	 * locator and header writes) must not hide the right parent. */
+	for (int i = 0; i < n && found < 0; i++) {
+		if (access(cand[i], F_OK) != 0)
+			continue;
+		if (chain->depth >= VHD_MAX_CHAIN_DEPTH) {
+			rc = havm_err_set(err, HAVM_E_FORMAT, -ELOOP, "%s: parent chain deeper than %d images",
+					  img->name, VHD_MAX_CHAIN_DEPTH);
+			goto out;
+		}
+		struct havm_err e;
+		havm_err_clear(&e);
+		chain->depth = depth0;
+		rc = blk_open_chain(cand[i], 0, chain, &parent, &e);
+		if (rc < 0) {
+			havm_err_prefix(&e, "%s: parent", img->name);
+		} else {
+			const uint8_t *puuid = blk_uuid(parent);
+			if (puuid && memcmp(puuid, img->hdr.parent_uuid, 16) == 0) {
+				found = i;
+				break;
+			}
+			rc = havm_err_set(&e, HAVM_E_FORMAT, -EINVAL,
+					  "%s: header parent unique id does not match the footer unique id of parent %s",
+					  img->name, cand[i]);
+			(void)blk_close(parent);
+			parent = NULL;
+		}
+		if (!first.code)
+			first = e;
+	}
 	if (found < 0) {
+		chain->depth = depth0;
+		if (first.code) {
+			if (err)
+				*err = first;
+			rc = first.code;
+			goto out;
+		}
 		char name[PATH_MAX];
 		if (vhd_image_parent_name(img, name, sizeof(name)) < 0)
 			name[0] = '\0';
 		rc = havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT,
 				  "%s: parent \"%s\" not found (tried %d locator and name paths)",
 				  img->name, name, n);
-		goto out;
-	}
-	if (chain->depth >= VHD_MAX_CHAIN_DEPTH) {
-		rc = havm_err_set(err, HAVM_E_FORMAT, -ELOOP, "%s: parent chain deeper than %d images",
-				  img->name, VHD_MAX_CHAIN_DEPTH);
-		goto out;
-	}
-	struct blk_dev *parent = NULL;
-	rc = blk_open_chain(cand[found], 0, chain, &parent, err);
-	if (rc < 0) {
-		havm_err_prefix(err, "%s: parent", img->name);
-		goto out;
-	}
-	const uint8_t *puuid = blk_uuid(parent);
-	if (!puuid || memcmp(puuid, img->hdr.parent_uuid, 16) != 0) {
-		rc = havm_err_set(err, HAVM_E_FORMAT, -EINVAL,
-				  "%s: header parent unique id does not match the footer unique id of parent %s",
-				  img->name, cand[found]);
-		(void)blk_close(parent);
 		goto out;
 	}
 	img->parent = parent;
