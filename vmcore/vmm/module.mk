@@ -4,4 +4,5 @@ VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c vmcore/vmm/vm_snapshot.c vmc
 vmm_LDLIBS := -lpthread
 
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
-	tests/integration/test_vmm_tsccal.sh
+	tests/integration/test_vmm_tsccal.sh \
+	tests/integration/test_vmm_saverestore.sh
