@@ -27,7 +27,7 @@ static int usage(void)
 		"usage: havm store format [--force] URL\n"
 		"       havm store ls [--json] URL\n"
 		"       havm store import [--kind vmc|vhd|vsv|other] [--size BYTES] URL FILE [NAME]\n"
-		"       havm store export URL NAME FILE\n"
+		"       havm store export [--raw] URL NAME FILE\n"
 		"       havm store rm URL NAME...\n"
 		"       havm store df [--json] URL\n"
 		"URL: dir:PATH | iscsi://[user%%pass@]host[:port]/iqn/lun | file:IMAGE | PATH\n");
@@ -37,11 +37,11 @@ static int usage(void)
 static const struct option opts[] = {
 	{ "json", no_argument, NULL, 'j' },   { "force", no_argument, NULL, 'f' },
 	{ "kind", required_argument, NULL, 'k' }, { "size", required_argument, NULL, 's' },
-	{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
+	{ "raw", no_argument, NULL, 'r' },    { "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 },
 };
 
 struct args {
-	int json, force;
+	int json, force, raw;
 	const char *kind, *size;
 };
 
@@ -50,10 +50,11 @@ static int parse(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "jfk:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jfrk:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': a->json = 1; break;
 		case 'f': a->force = 1; break;
+		case 'r': a->raw = 1; break;
 		case 'k': a->kind = optarg; break;
 		case 's': a->size = optarg; break;
 		default: return -1;
@@ -165,7 +166,7 @@ static int run(const char *verb, struct store *s, const struct args *a, int argc
 	if (strcmp(verb, "export") == 0) {
 		if (argc != 2)
 			return usage();
-		return store_export(s, argv[0], argv[1], &e) < 0 ? fail(&e) : 0;
+		return store_export(s, argv[0], argv[1], a->raw ? STORE_EXPORT_RAW : 0, &e) < 0 ? fail(&e) : 0;
 	}
 	/* rm */
 	if (argc < 1)
@@ -196,7 +197,7 @@ int havm_cli_store(int argc, char **argv)
 			break;
 	if (i == sizeof(verbs) / sizeof(verbs[0]) || rest < 1)
 		return usage();
-	if (i >= 2)
+	if (strcmp(verb, "import") == 0 || strcmp(verb, "rm") == 0)
 		flags = STORE_O_RDWR;
 	struct store *s;
 	struct havm_err e;

@@ -150,9 +150,13 @@ int store_df(struct store *s, struct store_df *out, struct havm_err *err) HAVM_M
  * block), written sector-wise with zero runs skipped; other kinds are copied
  * byte for byte by an atomic replace. export: a VHD region becomes a dynamic
  * VHD file (zero blocks unallocated); others are copied byte for byte.
+ * With STORE_EXPORT_RAW a VHD region is written as the raw disk it
+ * holds (what a guest sees; zero runs left as holes).
  * @path must not exist for export (-EEXIST). */
+enum store_export_flag { STORE_EXPORT_RAW = 1u << 0 };
 int store_import(struct store *s, const char *path, const char *name, enum store_kind kind,
 		 uint64_t capacity, struct havm_err *err) HAVM_MUST_CHECK;
-int store_export(struct store *s, const char *name, const char *path, struct havm_err *err) HAVM_MUST_CHECK;
+int store_export(struct store *s, const char *name, const char *path, unsigned flags,
+		 struct havm_err *err) HAVM_MUST_CHECK;
 
 #endif

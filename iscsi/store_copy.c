@@ -202,7 +202,36 @@ static int export_bytes(struct blk_backend *be, uint64_t size, int fd, const cha
 	return rc;
 }
 
-int store_export(struct store *s, const char *name, const char *path, struct havm_err *err)
+/* The disk @src as a raw file: nonzero 64 KiB pieces written, the rest
+ * left as holes by the final size. */
+static int export_raw(struct blk_dev *src, const char *path, struct havm_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return havm_err_set(err, errno == EEXIST ? HAVM_E_STATE : HAVM_E_IO, -errno, "%s: %s", path,
+				    strerror(errno));
+	uint8_t *buf = malloc(CHUNK);
+	uint64_t total = blk_size(src) / BLK_SECTOR_SIZE;
+	int rc = buf ? 0 : havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	for (uint64_t s = 0; rc == 0 && s < total; s += CHUNK_SECTORS) {
+		uint32_t n = total - s < CHUNK_SECTORS ? (uint32_t)(total - s) : CHUNK_SECTORS;
+		rc = blk_read(src, s, buf, n);
+		if (rc == 0 && !all_zero(buf, (size_t)n * BLK_SECTOR_SIZE))
+			rc = havm_pwrite_full(fd, buf, (size_t)n * BLK_SECTOR_SIZE, (off_t)(s * BLK_SECTOR_SIZE));
+		if (rc < 0)
+			rc = havm_err_set(err, HAVM_E_IO, rc, "%s: sector %llu: %s", path, (unsigned long long)s,
+					  strerror(-rc));
+	}
+	if (rc == 0 && (ftruncate(fd, (off_t)blk_size(src)) < 0 || fsync(fd) < 0))
+		rc = havm_err_set(err, HAVM_E_IO, -errno, "%s: %s", path, strerror(errno));
+	free(buf);
+	close(fd);
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+int store_export(struct store *s, const char *name, const char *path, unsigned flags, struct havm_err *err)
 {
 	struct store_obj o;
 	int rc = store_stat(s, name, &o, err);
@@ -215,6 +244,11 @@ int store_export(struct store *s, const char *name, const char *path, struct hav
 	struct blk_dev *src = NULL;
 	if (o.kind == STORE_KIND_VHD && blk_open_backend(be, 0, &src, NULL) == 0 &&
 	    blk_format(src) != BLK_FMT_RAW) {
+		if (flags & STORE_EXPORT_RAW) {
+			rc = export_raw(src, path, err);
+			(void)blk_close(src);
+			return rc;
+		}
 		struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC, .size = blk_size(src),
 					      .size_policy = VHD_SIZE_EXACT };
 		struct blk_dev *dst = NULL;
