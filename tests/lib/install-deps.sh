@@ -8,10 +8,11 @@ pkgs=(
 	build-essential pkg-config gcc-multilib clang
 	libqb-dev libxml2-dev libjson-c-dev libcmocka-dev libfuse3-dev fuse3
 	libiscsi-dev libcmap-dev libquorum-dev libcpg-dev libcorosync-common-dev pacemaker-dev
+	zlib1g-dev
 	# lint
 	clang-tidy cppcheck libxml2-utils
 	# tests: iSCSI target and initiator tools, cluster stack, oracles
-	tgt libiscsi-bin sg3-utils
+	tgt libiscsi-bin sg3-utils gdisk
 	corosync pacemaker pacemaker-cli-utils crmsh resource-agents fence-agents
 	qemu-utils python3-libvhdi libvhdi-utils libunicorn-dev
 	iproute2 socat procps util-linux psmisc xz-utils cpio
