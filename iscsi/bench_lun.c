@@ -77,9 +77,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_lun [-i IQN] URL QUEUE_DEPTH BLOCKS SECONDS\n");
 		return 2;
 	}
-	int qd = atoi(argv[optind + 1]);
-	struct bench b = { .nblocks = (uint32_t)atoi(argv[optind + 2]) };
-	double secs = atof(argv[optind + 3]);
+	long qd = strtol(argv[optind + 1], NULL, 10);
+	struct bench b = { .nblocks = (uint32_t)strtoul(argv[optind + 2], NULL, 10) };
+	double secs = strtod(argv[optind + 3], NULL);
 	if (qd < 1 || qd > 256 || b.nblocks < 1 || secs <= 0)
 		return 2;
 	struct havm_err e;
@@ -93,14 +93,19 @@ int main(int argc, char **argv)
 	int plain = getenv("BENCH_PLAIN_POLL") != NULL;
 	if (!plain) {
 		b.loop = qb_loop_create();
-		if (!b.loop || lun_attach(b.l, b.loop) < 0)
+		if (!b.loop || lun_attach(b.l, b.loop) < 0) {
+			free(b.bufs);
+			lun_close(b.l);
 			return 1;
+		}
 	}
-	if (!b.bufs)
+	if (!b.bufs) {
+		lun_close(b.l);
 		return 1;
+	}
 	double start = now();
 	b.end = start + secs;
-	for (int i = 0; i < qd; i++) {
+	for (int i = 0; i < (int)qd; i++) {
 		slots[i] = (struct slot){ &b, i };
 		submit(&b, i);
 	}

@@ -1,16 +1,16 @@
-/* havm — the iSCSI LUN: connect, the asynchronous request engine, the
- * registration guard and the libqb loop glue. See lun.h for the contract and
+/* havm — the iSCSI LUN: connect, and the asynchronous request engine (issue,
+ * complete, retry, hold). The registration guard is in lun_guard.c, the
+ * libqb loop glue in lun_loop.c. See lun.h for the contract and
  * docs/iscsi.md for the behaviour around reconnects and reservations.
  *
- * Order of this file: types, open/close, request engine (issue, complete,
- * retry), the registration guard, loop integration, accessors. */
+ * Order of this file: open/close, request engine, public async I/O,
+ * accessors. */
 #define LOG_TAG HAVM_TAG_ISCSI
 #include "common/fault.h"
 #include "common/log.h"
 #include "iscsi/lun_int.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,33 +20,6 @@
 #include <unistd.h>
 
 #define PRIN_XFERLEN (8 + 8 * LUN_PR_MAX_KEYS)
-
-struct lun {
-	struct iscsi_context *ctx;
-	struct lun_url url;
-	char name[LUN_URL_MAX];
-	char initiator[256];
-	struct lun_opts opts;
-	uint64_t blocks;
-	uint32_t block_size;
-
-	struct lun_req *all;       /* every request not yet completed */
-	unsigned pending;
-	struct lun_req *held, **held_tail; /* waiting for the guard */
-
-	uint64_t key;              /* 0 = no guard */
-	bool checking, fenced, closing;
-	lun_fenced_fn fenced_fn;
-	void *fenced_priv;
-	int check_type;            /* reservation type seen by the running check */
-
-	qb_loop_t *loop;
-	qb_loop_timer_handle timer;
-	int polled_events, polled_fd;
-	unsigned ticks;
-	bool want_reconnect;
-	struct lun_stats stats;
-};
 
 /* ------------------------------------------------------------------------ */
 /* Open and close                                                            */
@@ -271,8 +244,6 @@ static const char *const op_names[] = {
 	[LUN_OP_PRIN] = "PERSISTENT RESERVE IN", [LUN_OP_PROUT] = "PERSISTENT RESERVE OUT",
 };
 
-static void guard_start(struct lun *l);
-static void update_events(struct lun *l);
 
 struct lun_req *lun_req_new(struct lun *l, enum lun_op op, lun_done_fn cb, void *priv)
 {
@@ -388,7 +359,7 @@ int lun_submit(struct lun *l, struct lun_req *r)
 		free(r);
 		return rc;
 	}
-	update_events(l);
+	lun_update_events(l);
 	return 1;
 }
 
@@ -477,7 +448,7 @@ static void req_done(struct iscsi_context *ctx, int status, void *data, void *pr
 		     op_names[r->op], (unsigned long long)l->key);
 		hold(l, r);
 		if (!l->checking)
-			guard_start(l);
+			lun_guard_start(l);
 		return;
 	}
 	if (can_retry && ev == LUN_EV_TIMEOUT) {
@@ -520,21 +491,7 @@ fail:;
 	req_finish(r, rc, &e);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Registration guard: READ KEYS -> READ RESERVATION -> REGISTER AND IGNORE  */
-/* -> PREEMPT(own, own) -> release held requests; or FENCED.                 */
-
-struct guard {
-	struct lun *l;
-	struct lun_prin_result res;
-};
-
-static void guard_keys_done(void *priv, int rc, const struct havm_err *err);
-static void guard_resv_done(void *priv, int rc, const struct havm_err *err);
-static void guard_reg_done(void *priv, int rc, const struct havm_err *err);
-static void guard_preempt_done(void *priv, int rc, const struct havm_err *err);
-
-static void release_held(struct lun *l, int rc, const struct havm_err *err)
+void lun_release_held(struct lun *l, int rc, const struct havm_err *err)
 {
 	struct lun_req *list = l->held;
 	l->held = NULL;
@@ -553,140 +510,7 @@ static void release_held(struct lun *l, int rc, const struct havm_err *err)
 			req_finish(r, -ENOMEM, &e);
 		}
 	}
-	update_events(l);
-}
-
-static int guard_step(struct guard *g, enum lun_op op, int sa, int type, uint64_t sa_key, lun_done_fn fn)
-{
-	struct lun_req *r = lun_req_new(g->l, op, fn, g);
-	if (!r)
-		return -ENOMEM;
-	r->internal = true;
-	r->sa = sa;
-	r->type = type;
-	r->key = g->l->key;
-	r->sa_key = sa_key;
-	r->prin = &g->res;
-	return lun_submit(g->l, r);
-}
-
-static void guard_fail(struct guard *g, int rc, const struct havm_err *err)
-{
-	struct lun *l = g->l;
-	free(g);
-	hlog(LOG_ERR, "%s", err ? err->msg : "registration check failed");
-	release_held(l, rc, err);
-}
-
-static void guard_start(struct lun *l)
-{
-	struct guard *g = calloc(1, sizeof(*g));
-	struct havm_err e;
-	if (g)
-		g->l = l;
-	l->checking = true;
-	l->stats.checks++;
-	if (!g || guard_step(g, LUN_OP_PRIN, SCSI_PERSISTENT_RESERVE_READ_KEYS, 0, 0, guard_keys_done) < 0) {
-		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: cannot start the registration check", l->name);
-		if (g)
-			guard_fail(g, -ENOMEM, &e);
-		else
-			release_held(l, -ENOMEM, &e);
-	}
-}
-
-static void guard_keys_done(void *priv, int rc, const struct havm_err *err)
-{
-	struct guard *g = priv;
-	struct lun *l = g->l;
-	if (rc < 0)
-		return guard_fail(g, rc, err);
-	bool present = false;
-	for (int i = 0; i < g->res.num_keys; i++)
-		present |= g->res.keys[i] == l->key;
-	if (!present) {
-		/* Fenced: no write may follow, and the key is not re-registered. */
-		l->fenced = true;
-		hlog(LOG_NOTICE, "lun %s: key 0x%llx is no longer registered: this node was fenced",
-		     l->name, (unsigned long long)l->key);
-		if (l->fenced_fn)
-			l->fenced_fn(l->fenced_priv, l);
-		struct havm_err e;
-		havm_err_set(&e, HAVM_E_FENCED, -EACCES,
-			     "lun %s: this node was fenced (key 0x%llx is no longer registered)", l->name,
-			     (unsigned long long)l->key);
-		free(g);
-		release_held(l, -EACCES, &e);
-		return;
-	}
-	if (guard_step(g, LUN_OP_PRIN, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 0, 0, guard_resv_done) < 0) {
-		struct havm_err e;
-		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", l->name);
-		guard_fail(g, -ENOMEM, &e);
-	}
-}
-
-static void guard_resv_done(void *priv, int rc, const struct havm_err *err)
-{
-	struct guard *g = priv;
-	if (rc < 0)
-		return guard_fail(g, rc, err);
-	g->l->check_type = g->res.reserved ? g->res.type : SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY;
-	if (guard_step(g, LUN_OP_PROUT, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY, 0,
-		       g->l->key, guard_reg_done) < 0) {
-		struct havm_err e;
-		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
-		guard_fail(g, -ENOMEM, &e);
-	}
-}
-
-static void guard_reg_done(void *priv, int rc, const struct havm_err *err)
-{
-	struct guard *g = priv;
-	if (rc < 0)
-		return guard_fail(g, rc, err);
-	g->l->stats.reregistered++;
-	/* PREEMPT with the own key as both keys removes the registrations of
-	 * our former (dead) I_T nexuses and, if one of them held the
-	 * reservation, moves it here. SA keys: reservation key = service
-	 * action key = own key (reference §0.3, fence_scsi register_dev). */
-	struct lun_req *r = lun_req_new(g->l, LUN_OP_PROUT, guard_preempt_done, g);
-	if (!r) {
-		struct havm_err e;
-		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
-		return guard_fail(g, -ENOMEM, &e);
-	}
-	r->internal = true;
-	r->sa = SCSI_PERSISTENT_RESERVE_PREEMPT;
-	r->type = g->l->check_type;
-	r->key = r->sa_key = g->l->key;
-	if (lun_submit(g->l, r) < 0) {
-		struct havm_err e;
-		havm_err_set(&e, HAVM_E_IO, -ENOMEM, "lun %s: registration check: out of memory", g->l->name);
-		guard_fail(g, -ENOMEM, &e);
-	}
-}
-
-static void guard_preempt_done(void *priv, int rc, const struct havm_err *err)
-{
-	struct guard *g = priv;
-	struct lun *l = g->l;
-	if (rc < 0) /* registered anyway: writes will work; stale twins stay */
-		hlog(LOG_WARNING, "%s (continuing: this nexus is registered)", err->msg);
-	hlog(LOG_NOTICE, "lun %s: re-registered this I_T nexus with key 0x%llx", l->name,
-	     (unsigned long long)l->key);
-	free(g);
-	release_held(l, 0, NULL);
-}
-
-void lun_set_key(struct lun *l, uint64_t key) { l->key = key; }
-uint64_t lun_key(const struct lun *l) { return l->key; }
-bool lun_is_fenced(const struct lun *l) { return l->fenced; }
-
-void lun_set_fenced_fn(struct lun *l, lun_fenced_fn fn, void *priv)
-{
-	l->fenced_fn = fn;
-	l->fenced_priv = priv;
+	lun_update_events(l);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -744,129 +568,6 @@ int lun_flush_async(struct lun *l, lun_done_fn cb, void *priv)
 }
 
 unsigned lun_pending(const struct lun *l) { return l->pending; }
-
-/* ------------------------------------------------------------------------ */
-/* Event loop                                                                */
-
-int lun_fd(const struct lun *l) { return iscsi_get_fd(l->ctx); }
-int lun_events(const struct lun *l) { return iscsi_which_events(l->ctx); }
-
-int lun_service(struct lun *l, int revents)
-{
-	int rc = iscsi_service(l->ctx, revents);
-	if (rc < 0)
-		hlog(LOG_WARNING, "lun %s: %s", l->name, iscsi_get_error(l->ctx));
-	update_events(l);
-	return rc < 0 ? -EIO : 0;
-}
-
-int lun_reconnect(struct lun *l)
-{
-	l->stats.reconnects++;
-	hlog(LOG_WARNING, "lun %s: reconnecting", l->name);
-	int rc = iscsi_reconnect(l->ctx);
-	update_events(l);
-	return rc < 0 ? -EIO : 0;
-}
-
-void lun_tick(struct lun *l)
-{
-	l->ticks++;
-	iscsi_service(l->ctx, 0); /* scans command timeouts */
-	if (l->want_reconnect) {
-		l->want_reconnect = false;
-		lun_reconnect(l);
-		/* libiscsi queues commands while it reconnects; a running
-		 * registration check releases the held requests itself. */
-		if (!l->checking && l->held)
-			release_held(l, 0, NULL);
-		return;
-	}
-	if (l->loop && l->opts.nop_interval_s > 0 && l->ticks % (unsigned)l->opts.nop_interval_s == 0 &&
-	    iscsi_is_logged_in(l->ctx)) {
-		if (iscsi_get_nops_in_flight(l->ctx) >= l->opts.nop_max_missed) {
-			hlog(LOG_WARNING, "lun %s: %d NOP-Outs unanswered", l->name,
-			     iscsi_get_nops_in_flight(l->ctx));
-			lun_reconnect(l);
-			return;
-		}
-		if (iscsi_nop_out_async(l->ctx, NULL, NULL, 0, NULL) == 0)
-			l->stats.nops_sent++;
-	}
-	update_events(l);
-}
-
-static int32_t loop_dispatch(int32_t fd, int32_t revents, void *data)
-{
-	(void)fd;
-	struct lun *l = data;
-	lun_service(l, revents);
-	return 0;
-}
-
-static void loop_timer(void *data)
-{
-	struct lun *l = data;
-	lun_tick(l);
-	if (l->loop)
-		qb_loop_timer_add(l->loop, QB_LOOP_MED, 1000ULL * 1000 * 1000, l, loop_timer, &l->timer);
-}
-
-static void update_events(struct lun *l)
-{
-	if (!l->loop)
-		return;
-	int ev = iscsi_which_events(l->ctx);
-	int fd = iscsi_get_fd(l->ctx);
-	/* During a reconnect libiscsi 1.19 works on a new socket (another fd)
-	 * and dup2()s it over the old number only once logged in; the old fd
-	 * may be closed meanwhile (epoll then forgot it). Follow the fd. */
-	if (fd != l->polled_fd) {
-		if (l->polled_fd >= 0)
-			qb_loop_poll_del(l->loop, l->polled_fd);
-		l->polled_fd = -1;
-		if (fd >= 0 && qb_loop_poll_add(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) == 0)
-			l->polled_fd = fd;
-		l->polled_events = ev;
-		return;
-	}
-	if (ev != l->polled_events) {
-		if (qb_loop_poll_mod(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) != 0) {
-			qb_loop_poll_del(l->loop, fd);
-			if (qb_loop_poll_add(l->loop, QB_LOOP_MED, fd, ev, l, loop_dispatch) != 0)
-				l->polled_fd = -1;
-		}
-		l->polled_events = ev;
-	}
-}
-
-int lun_attach(struct lun *l, qb_loop_t *loop)
-{
-	if (l->loop)
-		return -EBUSY;
-	l->polled_events = iscsi_which_events(l->ctx);
-	l->polled_fd = iscsi_get_fd(l->ctx);
-	int rc = qb_loop_poll_add(loop, QB_LOOP_MED, l->polled_fd, l->polled_events, l, loop_dispatch);
-	if (rc < 0)
-		return rc;
-	rc = qb_loop_timer_add(loop, QB_LOOP_MED, 1000ULL * 1000 * 1000, l, loop_timer, &l->timer);
-	if (rc < 0) {
-		qb_loop_poll_del(loop, l->polled_fd);
-		return rc;
-	}
-	l->loop = loop;
-	return 0;
-}
-
-void lun_detach(struct lun *l)
-{
-	if (!l->loop)
-		return;
-	qb_loop_timer_del(l->loop, l->timer);
-	if (l->polled_fd >= 0)
-		qb_loop_poll_del(l->loop, l->polled_fd);
-	l->loop = NULL;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Accessors                                                                 */

@@ -68,6 +68,43 @@ struct lun_req {
 	struct lun_req *all_next;
 };
 
+/* The LUN itself (lun.c); the guard and the loop glue share it. */
+struct lun {
+	struct iscsi_context *ctx;
+	struct lun_url url;
+	char name[LUN_URL_MAX];
+	char initiator[256];
+	struct lun_opts opts;
+	uint64_t blocks;
+	uint32_t block_size;
+
+	struct lun_req *all;       /* every request not yet completed */
+	unsigned pending;
+	struct lun_req *held, **held_tail; /* waiting for the guard */
+
+	uint64_t key;              /* 0 = no guard */
+	bool checking, fenced, closing;
+	lun_fenced_fn fenced_fn;
+	void *fenced_priv;
+	int check_type;            /* reservation type seen by the running check */
+
+	qb_loop_t *loop;
+	qb_loop_timer_handle timer;
+	int polled_events, polled_fd;
+	unsigned ticks;
+	bool want_reconnect;
+	struct lun_stats stats;
+};
+
+/* Re-issues (@rc == 0) or fails with @rc every held request and ends a
+ * registration check (lun.c). */
+void lun_release_held(struct lun *l, int rc, const struct havm_err *err);
+/* Starts the registration check (lun_guard.c); requests are held meanwhile. */
+void lun_guard_start(struct lun *l);
+/* Re-arms the loop's poll registration after libiscsi's wishes changed
+ * (lun_loop.c; no-op when not attached). */
+void lun_update_events(struct lun *l);
+
 /* Submits a request built by the caller (PR commands from pr.c). Takes
  * ownership of @r (freed after its callback). Returns 1 or -errno. */
 int lun_submit(struct lun *l, struct lun_req *r) HAVM_MUST_CHECK;

@@ -1,6 +1,6 @@
 # iscsi/ — libiscsi block backend, SCSI-3 persistent reservations, the VM store.
 LIBRARIES += havm_iscsi
-havm_iscsi_SRCS := iscsi/url.c iscsi/sense.c iscsi/lun.c iscsi/lun_sync.c iscsi/pr.c iscsi/pr_key.c \
+havm_iscsi_SRCS := iscsi/url.c iscsi/sense.c iscsi/lun.c iscsi/lun_guard.c iscsi/lun_loop.c iscsi/lun_sync.c iscsi/pr.c iscsi/pr_key.c \
 	iscsi/blk_iscsi.c
 havm_iscsi_LDLIBS := -liscsi -lcmap -lcorosync_common -lnettle -lqb
 
