@@ -8,6 +8,7 @@ pkgs=(
 	build-essential pkg-config gcc-multilib clang
 	libqb-dev libxml2-dev libjson-c-dev libcmocka-dev libfuse3-dev fuse3
 	libiscsi-dev libcmap-dev libquorum-dev libcpg-dev libcorosync-common-dev pacemaker-dev
+	nettle-dev # md5 for fence_scsi-compatible PR keys (iscsi/pr_key.c)
 	zlib1g-dev
 	# lint
 	clang-tidy cppcheck libxml2-utils
