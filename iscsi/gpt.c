@@ -205,8 +205,8 @@ int gpt_decode(const uint8_t *hdr, uint64_t hdr_lba, uint64_t dev_sectors, const
 	if (get64(hdr + 24) != hdr_lba)
 		return havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "header says it is at LBA %" PRIu64 ", read at %" PRIu64,
 				    get64(hdr + 24), hdr_lba);
-	uint64_t alba;
-	uint32_t asecs;
+	uint64_t alba = 0;
+	uint32_t asecs = 0;
 	int rc = gpt_array_location(hdr, dev_sectors, &alba, &asecs, err);
 	if (rc < 0)
 		return rc;
@@ -296,7 +296,7 @@ void gpt_encode_pmbr(uint64_t dev_sectors, uint8_t mbr[GPT_SECTOR])
 
 bool gpt_equal(const struct gpt_table *a, const struct gpt_table *b)
 {
-	if (memcmp(a->disk_guid, b->disk_guid, 16) || a->first_usable != b->first_usable ||
+	if (memcmp(a->disk_guid, b->disk_guid, 16) != 0 || a->first_usable != b->first_usable ||
 	    a->last_usable != b->last_usable)
 		return false;
 	for (uint32_t i = 0; i < GPT_ENTRIES; i++) {
@@ -305,9 +305,9 @@ bool gpt_equal(const struct gpt_table *a, const struct gpt_table *b)
 		bool pu = p && gpt_part_used(p), qu = q && gpt_part_used(q);
 		if (pu != qu)
 			return false;
-		if (pu && (memcmp(p->type, q->type, 16) || memcmp(p->uuid, q->uuid, 16) ||
+		if (pu && (memcmp(p->type, q->type, 16) != 0 || memcmp(p->uuid, q->uuid, 16) != 0 ||
 			   p->first_lba != q->first_lba || p->last_lba != q->last_lba || p->attrs != q->attrs ||
-			   strcmp(p->name, q->name)))
+			   strcmp(p->name, q->name) != 0))
 			return false;
 	}
 	return true;

@@ -49,7 +49,7 @@ static int read_copy(struct blk_backend *be, uint64_t lba, uint64_t nsec, struct
 
 int gpt_read(struct blk_backend *be, struct gpt_table *out, struct havm_err *err)
 {
-	uint64_t nsec;
+	uint64_t nsec = 0;
 	int rc = dev_sectors(be, &nsec, err);
 	if (rc < 0)
 		return rc;
@@ -103,7 +103,7 @@ static int step(struct blk_backend *be, const char *fault, const void *buf, size
 
 int gpt_write(struct blk_backend *be, const struct gpt_table *t, bool pmbr, struct havm_err *err)
 {
-	uint64_t nsec;
+	uint64_t nsec = 0;
 	int rc = dev_sectors(be, &nsec, err);
 	if (rc < 0)
 		return rc;

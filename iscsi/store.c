@@ -207,7 +207,7 @@ int store_open_region(struct store *s, const char *name, unsigned flags, struct 
 int store_read_file(struct store *s, const char *name, size_t max, void **buf, size_t *len,
 		    struct havm_err *err)
 {
-	struct store_obj o;
+	struct store_obj o = { .size = 0 };
 	int rc = store_stat(s, name, &o, err);
 	if (rc < 0)
 		return rc;
@@ -237,10 +237,10 @@ int store_read_file(struct store *s, const char *name, size_t max, void **buf, s
 int store_write_file(struct store *s, const char *name, enum store_kind kind, const void *buf, size_t len,
 		     struct havm_err *err)
 {
-	struct store_replace *r;
+	struct store_replace *r = NULL;
 	int rc = store_replace_begin(s, name, kind, len ? len : 1, &r, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !r)
+		return rc < 0 ? rc : havm_err_set(err, HAVM_E_INTERNAL, -EIO, "replace did not start");
 	rc = store_replace_write(r, buf, len);
 	if (rc < 0) {
 		store_replace_abort(r);

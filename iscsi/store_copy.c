@@ -22,6 +22,8 @@
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
+	if (!p)
+		return true;
 	for (size_t i = 0; i < n; i++)
 		if (p[i])
 			return false;

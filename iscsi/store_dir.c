@@ -225,8 +225,8 @@ static int d_df(struct store *s, struct store_df *out, struct havm_err *err)
 	struct statvfs v;
 	if (statvfs(dir_of(s), &v) < 0)
 		return havm_err_set(err, HAVM_E_IO, -errno, "%s: statvfs: %s", dir_of(s), strerror(errno));
-	struct store_obj *o;
-	size_t n;
+	struct store_obj *o = NULL;
+	size_t n = 0;
 	int rc = d_list(s, &o, &n, err);
 	if (rc < 0)
 		return rc;
