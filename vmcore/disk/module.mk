@@ -14,7 +14,8 @@ vhd_testtool_SRCS := tests/crash/vhd_testtool.c
 vhd_testtool_LIBS := vmcore_disk common
 
 INTEGRATION_TESTS += tests/integration/test_vhd_oracles.sh tests/integration/test_vhd_crash.sh \
-	tests/integration/test_vhd_cli.sh tests/integration/test_vhd_tools.sh
+	tests/integration/test_vhd_cli.sh tests/integration/test_vhd_tools.sh tests/integration/test_vhd_tools_crash.sh \
+	tests/integration/test_vhd_mount.sh
 
 VHD_UNIT_TESTS := test_vhd_footer test_vhd_header test_vhd_chs test_vhd_bat test_vhd_locator \
 	test_vhd_open test_vhd_io test_vhd_create test_blk
