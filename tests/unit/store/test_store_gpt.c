@@ -5,6 +5,7 @@
  * partitions left alone. */
 #include "store_fixture.h"
 
+#include "common/fault.h"
 #include "iscsi/gpt.h"
 #include "vmcore/disk/vhd.h"
 #include "vmcore/vsv/vsv.h"
@@ -314,6 +315,42 @@ static void test_store_gpt_not_a_store_is_a_format_error(void **state)
 	assert_int_equal(e.kind, HAVM_E_CONFIG);
 }
 
+/* A table write that fails half-way (after the primary copy): commit says
+ * so, the handle refuses further changes, and a reopen finds the new table
+ * and repairs the backup. */
+static void test_store_gpt_failed_table_write_poisons_the_handle(void **state)
+{
+	struct sfx *f = *state;
+	struct store *s = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	assert_int_equal(store_write_file(s, "a.vmc", STORE_KIND_VMC, "old", 3, &e), 0);
+	havm_fault_arm("gpt.backup_array", 1, HAVM_FAULT_FAIL);
+	assert_int_equal(store_write_file(s, "a.vmc", STORE_KIND_VMC, "new!", 4, &e), -EIO);
+	havm_fault_disarm();
+	assert_int_equal(e.kind, HAVM_E_IO);
+	assert_non_null(strstr(e.msg, "table not updated (reopen the store)"));
+	assert_int_equal(store_create_region(s, "b.vhd", STORE_KIND_VHD, 4096, &e), -EIO);
+	assert_non_null(strstr(e.msg, "reopen the store"));
+	assert_int_equal(store_close(s), 0);
+	struct blk_backend *be;
+	struct gpt_table t;
+	assert_int_equal(blk_backend_file_open(f->img, 0, &be, NULL), 0);
+	/* The backup array landed, its header did not: only the primary is good. */
+	assert_int_equal(gpt_read(be, &t, NULL), GPT_PRIMARY_OK);
+	assert_int_equal(blk_backend_close(be), 0);
+	s = sfx_open(f, STORE_O_RDWR);
+	void *buf;
+	size_t len;
+	assert_int_equal(store_read_file(s, "a.vmc", 100, &buf, &len, &e), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(buf, "new!", 4);
+	free(buf);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(blk_backend_file_open(f->img, 0, &be, NULL), 0);
+	assert_int_equal(gpt_read(be, &t, NULL), GPT_PRIMARY_OK | GPT_BACKUP_OK);
+	assert_int_equal(blk_backend_close(be), 0);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -328,6 +365,7 @@ int main(void)
 		T(test_store_gpt_foreign_partitions_are_kept_and_avoided),
 		T(test_store_gpt_format_refuses_a_used_table_without_force),
 		T(test_store_gpt_not_a_store_is_a_format_error),
+		T(test_store_gpt_failed_table_write_poisons_the_handle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
