@@ -35,6 +35,16 @@ void machine_ram_free(struct machine *m)
 	m->ram_size = 0;
 }
 
+void machine_ram_prefault(struct machine *m)
+{
+#ifdef MADV_POPULATE_READ
+	if (m->ram)
+		(void)madvise(m->ram, m->ram_size, MADV_POPULATE_READ);
+#else
+	(void)m;
+#endif
+}
+
 void machine_mark_dirty(struct machine *m, uint32_t gpa, uint32_t len)
 {
 	if (!len || !m->dma_dirty || gpa >= m->ram_size)

@@ -6,3 +6,6 @@ vmm_LDLIBS := -lpthread
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
 	tests/integration/test_vmm_tsccal.sh \
 	tests/integration/test_vmm_saverestore.sh
+
+# make bench: save/restore/migrate beside QEMU (docs/benchmarks.md).
+BENCH_SCRIPTS += tests/bench/saverestore.sh

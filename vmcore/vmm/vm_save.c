@@ -28,6 +28,8 @@ static int64_t write_stopped(struct vm *vm, const char *path, const struct vsv_m
 {
 	int64_t pages = 0;
 	struct vsv_writer *w = *wp;
+	if (!dirty)
+		machine_ram_prefault(&vm->m);
 	if (!w) {
 		int rc = vsv_writer_open(path, d, &w, err);
 		if (rc < 0)
@@ -149,6 +151,7 @@ int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *op
 	if (rc < 0)
 		goto fail_running;
 
+	machine_ram_prefault(&vm->m);
 	int64_t pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, NULL, err);
 	if (pages < 0) {
 		rc = (int)pages;

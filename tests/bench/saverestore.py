@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""make bench: vmm save / restore / live-migration times beside QEMU TCG's
+in the same run, on the same guests (tests/guests/dirty.c: 16 MiB rewritten
+continuously; ticker.c: idle). QEMU boots the same flat binaries through a
+multiboot wrapper (mkmb below) and saves with `migrate "exec:cat > FILE"`,
+restores with `-incoming "exec:cat FILE"`.
+
+Figures (median of --runs):
+  save ms      request -> file complete (vmm: `save` reply total_ms;
+               QEMU: `stop` + `migrate` until "completed")
+  restore ms   process spawn -> guest running, polled on the control socket
+               / monitor every 2 ms (both include exec and dynamic linking;
+               QEMU keeps the source's stopped run state, so it gets `cont`
+               the moment its load completes);
+               vmm also reports its own main() -> first instruction
+  downtime ms  live migration: vmm `migrate` downtime_ms; QEMU `info migrate`
+               downtime. QEMU gets at most --live-timeout s to converge, then
+               `stop` forces completion (its stop-and-copy), as vmm's bound does.
+Usage: saverestore.py TOP OUTDIR [--runs N] [--sizes 64,256,1024]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+
+def mkmb(src, dst):
+    """Wraps a flat guest (entered at 1 MiB, CS=0x10, DS=0x18) into a
+    multiboot a.out-kludge image: header, GDT and a stub below 1 MiB."""
+    img = open(src, 'rb').read()
+    load = 0x100000 - 4096
+    magic, flags = 0x1BADB002, 0x00010000
+    page = bytearray(4096)
+    page[0:32] = struct.pack('<8I', magic, flags, (-(magic + flags)) & 0xffffffff, load, load,
+                             0x100000 + len(img), 0, load + 0x50)
+    page[0x20:0x40] = struct.pack('<4Q', 0, 0, 0x00CF9A000000FFFF, 0x00CF92000000FFFF)
+    page[0x40:0x46] = struct.pack('<HI', 31, load + 0x20)
+    stub = bytes([0x0F, 0x01, 0x15]) + struct.pack('<I', load + 0x40) + \
+        bytes([0xEA]) + struct.pack('<IH', load + 0x60, 0x10)
+    page[0x50:0x50 + len(stub)] = stub
+    tail = bytes([0x66, 0xB8, 0x18, 0x00, 0x8E, 0xD8, 0x8E, 0xC0, 0x8E, 0xD0, 0x8E, 0xE0, 0x8E,
+                  0xE8, 0xB8]) + struct.pack('<I', 0x100000) + bytes([0xFF, 0xE0])
+    page[0x60:0x60 + len(tail)] = tail
+    open(dst, 'wb').write(bytes(page) + img)
+
+
+def wait_until(pred, timeout, step=0.002):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise TimeoutError('timed out')
+
+
+def serial_has(path, pattern):
+    try:
+        with open(path, 'rb') as f:
+            return re.search(pattern, f.read()) is not None
+    except FileNotFoundError:
+        return False
+
+
+class Vmm:
+    def __init__(self, top, d, name, image, mib):
+        self.bin = os.path.join(top, 'build/bin/vmm')
+        self.d, self.name = d, name
+        self.cfg = os.path.join(d, name + '.vmc')
+        with open(self.cfg, 'w') as f:
+            f.write('<vm name="%s"><memory unit="MiB">%d</memory><boot><image load="0x100000">%s'
+                    '</image></boot><serial port="com1" backend="stdio"/></vm>' % (name, mib, image))
+        self.sock = os.path.join(d, name + '.sock')
+        self.proc = None
+
+    def start(self, restore=None):
+        self.out = os.path.join(self.d, self.name + '.out')
+        self.err = os.path.join(self.d, self.name + '.err')
+        args = [self.bin, 'run', self.cfg, '--control', self.sock]
+        if restore:
+            args += ['--restore', restore]
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(args, stdout=open(self.out, 'wb'), stderr=open(self.err, 'wb'),
+                                     stdin=subprocess.DEVNULL)
+        return t0
+
+    def ctl(self, req, timeout=300):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.sock)
+        s.sendall((json.dumps(req) + '\n').encode())
+        buf = b''
+        while not buf.endswith(b'\n'):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        return json.loads(buf)
+
+    def try_status(self):
+        try:
+            return self.ctl({'cmd': 'status'}, timeout=2)
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.ctl({'cmd': 'quit'}, timeout=5)
+            except (OSError, ValueError):
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Qemu:
+    def __init__(self, d, name, image, mib):
+        self.d, self.name, self.image, self.mib = d, name, image, mib
+        self.mon = os.path.join(d, name + '.mon')
+        self.proc = None
+
+    def start(self, incoming=None):
+        self.out = os.path.join(self.d, self.name + '.qout')
+        if os.path.exists(self.mon):
+            os.unlink(self.mon)
+        args = ['qemu-system-i386', '-M', 'pc', '-accel', 'tcg', '-m', str(self.mib), '-display', 'none',
+                '-nodefaults', '-no-user-config', '-serial', 'file:' + self.out, '-kernel', self.image,
+                '-monitor', 'unix:%s,server=on,wait=off' % self.mon]
+        if incoming:
+            args += ['-incoming', 'exec:cat ' + incoming]
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL)
+        wait_until(lambda: os.path.exists(self.mon), 20)
+        self.s = None
+        wait_until(self._connect, 20)
+        return t0
+
+    def _connect(self):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.mon)
+            s.settimeout(60)
+            self.s = s
+            self._read_prompt()
+            return True
+        except OSError:
+            return False
+
+    def _read_prompt(self):
+        buf = b''
+        while not buf.endswith(b'(qemu) '):
+            chunk = self.s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode(errors='replace')
+
+    def hmp(self, cmd):
+        self.s.sendall((cmd + '\n').encode())
+        return self._read_prompt()
+
+    def status(self):
+        return self.hmp('info status')
+
+    def migrate_info(self):
+        return self.hmp('info migrate')
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.hmp('quit')
+            except OSError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def ms(ns):
+    return ns / 1e6
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float('nan')
+
+
+def bench_vmm(top, d, guest, mib, runs):
+    saves, restores, firsts, size = [], [], [], 0
+    for i in range(runs):
+        v = Vmm(top, d, 'v%d' % mib, guest, mib)
+        path = os.path.join(d, 'v%d.vsv' % mib)
+        v.start()
+        wait_until(lambda: serial_has(v.out, rb'sweep \d+'), 60, 0.05)
+        r = v.ctl({'cmd': 'save', 'path': path})
+        assert r['ok'], r
+        saves.append(r['total_ms'])
+        size = r['bytes']
+        v.stop()
+        t0 = v.start(restore=path)
+        st = wait_until(lambda: (lambda s: s if s and s.get('state') == 'running' else None)(v.try_status()),
+                        60)
+        restores.append(ms((time.monotonic() - t0) * 1e9))
+        st = wait_until(lambda: (lambda s: s if s and 'restore_first_insn_us' in s else None)(v.try_status()),
+                        10)
+        firsts.append(st['restore_first_insn_us'] / 1000)
+        v.stop()
+    return med(saves), med(restores), med(firsts), size
+
+
+def bench_qemu(d, image, mib, runs):
+    saves, restores, size = [], [], 0
+    for i in range(runs):
+        q = Qemu(d, 'q%d' % mib, image, mib)
+        path = os.path.join(d, 'q%d.bin' % mib)
+        if os.path.exists(path):
+            os.unlink(path)
+        q.start()
+        wait_until(lambda: serial_has(q.out, rb'sweep \d+'), 60, 0.05)
+        t0 = time.monotonic()
+        q.hmp('stop')
+        q.hmp('migrate "exec:cat > %s"' % path)
+        wait_until(lambda: 'Migration status: completed' in q.migrate_info(), 300, 0.002)
+        saves.append(ms((time.monotonic() - t0) * 1e9))
+        size = os.path.getsize(path)
+        q.stop()
+        t0 = q.start(incoming=path)
+        # The source was stopped, so the target stays paused once loaded
+        # (the run state migrates): `cont` as soon as the load is done.
+        wait_until(lambda: (lambda st: 'paused' in st and 'inmigrate' not in st)(q.status()), 120)
+        q.hmp('cont')
+        wait_until(lambda: 'VM status: running' in q.status(), 10)
+        restores.append(ms((time.monotonic() - t0) * 1e9))
+        q.stop()
+    return med(saves), med(restores), size
+
+
+def live_vmm(top, d, guest, mib, wait_pat, opts):
+    v = Vmm(top, d, 'lv', guest, mib)
+    v.start()
+    wait_until(lambda: serial_has(v.out, wait_pat), 60, 0.05)
+    req = {'cmd': 'migrate', 'path': os.path.join(d, 'lv.vsv')}
+    req.update(opts)
+    r = v.ctl(req)
+    v.stop()
+    assert r['ok'], r
+    return r
+
+
+def live_qemu(d, image, mib, wait_pat, timeout):
+    q = Qemu(d, 'lq', image, mib)
+    q.start()
+    wait_until(lambda: serial_has(q.out, wait_pat), 60, 0.05)
+    path = os.path.join(d, 'lq.bin')
+    t0 = time.monotonic()
+    q.hmp('migrate -d "exec:cat > %s"' % path)
+    forced = False
+    try:
+        wait_until(lambda: 'Migration status: completed' in q.migrate_info(), timeout, 0.01)
+    except TimeoutError:
+        forced = True
+        q.hmp('stop')
+        wait_until(lambda: 'Migration status: completed' in q.migrate_info(), 300, 0.01)
+    total = ms((time.monotonic() - t0) * 1e9)
+    info = q.migrate_info()
+    q.stop()
+    m = re.search(r'downtime: (\d+) ms', info)
+    return {'total_ms': total, 'downtime_ms': float(m.group(1)) if m else float('nan'), 'forced': forced}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('top')
+    ap.add_argument('out')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--sizes', default='64,256,1024')
+    ap.add_argument('--live-timeout', type=float, default=10)
+    a = ap.parse_args()
+    d = a.out
+    os.makedirs(d, exist_ok=True)
+    guests = os.path.join(a.top, 'build/guests')
+    dirty, ticker = os.path.join(guests, 'dirty.bin'), os.path.join(guests, 'ticker.bin')
+    qemu = shutil.which('qemu-system-i386')
+    if qemu:
+        mkmb(dirty, os.path.join(d, 'dirty.mb'))
+        mkmb(ticker, os.path.join(d, 'ticker.mb'))
+    print('## Save and restore (dirty guest: 16 MiB of non-zero pages, rest zero; median of %d)' % a.runs)
+    print()
+    print('| RAM | vmm .vsv | vmm save ms | vmm restore ms (spawn -> running) | vmm main -> first insn ms '
+          '| QEMU file | QEMU save ms | QEMU restore ms (spawn -> running) |')
+    print('|---|---|---|---|---|---|---|---|')
+    sys.stdout.flush()
+    for mib in [int(x) for x in a.sizes.split(',')]:
+        s, r, f, size = bench_vmm(a.top, d, dirty, mib, a.runs)
+        row = '| %d MiB | %.1f MiB | %.1f | %.1f | %.1f |' % (mib, size / 2**20, s, r, f)
+        if qemu:
+            qs, qr, qsize = bench_qemu(d, os.path.join(d, 'dirty.mb'), mib, a.runs)
+            row += ' %.1f MiB | %.1f | %.1f |' % (qsize / 2**20, qs, qr)
+        else:
+            row += ' - | - | - |'
+        print(row)
+        sys.stdout.flush()
+    print()
+    print('## Live migration (256 MiB RAM)')
+    print()
+    print('| guest | vmm passes | vmm converged | vmm downtime ms | vmm total ms | QEMU downtime ms '
+          '| QEMU total ms | QEMU forced by stop |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name, g, pat, opts in (('ticker (idle)', ticker, rb'tick 5\n', {}),
+                               ('dirty (16 MiB rewritten continuously)', dirty, rb'sweep \d+', {})):
+        r = live_vmm(a.top, d, g, 256, pat, opts)
+        row = '| %s | %d | %s | %.1f | %.1f |' % (name, r['passes'], 'yes' if r['converged'] else
+                                                  'no (stop-and-copy)', r['downtime_ms'], r['total_ms'])
+        if qemu:
+            q = live_qemu(d, os.path.join(d, os.path.basename(g).replace('.bin', '.mb')), 256, pat,
+                          a.live_timeout)
+            row += ' %.1f | %.1f | %s |' % (q['downtime_ms'], q['total_ms'], 'yes' if q['forced'] else 'no')
+        else:
+            row += ' - | - | - |'
+        print(row)
+        sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    main()
