@@ -76,13 +76,34 @@ _bed_view() {
 	fi
 }
 
-# bed_where [-n K] RSC -> node(s) where Pacemaker (in K's view) has RSC
-# active, space-separated and sorted; empty when stopped.
+# bed_where [-n K] [--all] RSC -> node(s) where RSC is active in K's view
+# (default: the first running node), space-separated and sorted; empty when
+# stopped. Only settled roles count (Started, Promoted, Unpromoted): Pacemaker
+# records pending operations, and crm_resource --locate already names a node
+# whose start is still running. --all also counts pending roles (Starting,
+# Stopping, Migrating, ...): everywhere the resource may be alive.
 bed_where() {
-	local k
+	local k all=0
 	k=$(_bed_view "$@") || return 1
 	[[ ${1:-} == -n ]] && shift 2
-	_bed_client "$k" crm_resource --locate -r "$1" -Q 2>/dev/null | sort -u | tr '\n' ' ' | sed 's/ $//'
+	[[ ${1:-} == --all ]] && all=1 && shift
+	_bed_client "$k" crm_mon -1 --output-as=xml 2>/dev/null | _bed_where_xml "$1" "$all" |
+		sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# _bed_where_xml RSC ALL: node names under <resource id="RSC"> elements of
+# crm_mon's XML on stdin whose role is settled (or any role if ALL=1).
+_bed_where_xml() {
+	awk -v id="$1" -v all="$2" '
+		/<resource id="/ {
+			inr = 0
+			if (index($0, "<resource id=\"" id "\" ") == 0) next
+			r = $0; sub(/.* role="/, "", r); sub(/".*/, "", r)
+			if ((all || r ~ /^(Started|Promoted|Unpromoted|Master|Slave)$/) && $0 !~ /\/>[ \t]*$/) inr = 1
+			next
+		}
+		inr && /<node name="/ { n = $0; sub(/.*<node name="/, "", n); sub(/".*/, "", n); print n }
+		/<\/resource>/ { inr = 0 }'
 }
 
 # bed_wait_where [-n K] RSC WANT [TIMEOUT_S=60]: until bed_where prints WANT.
@@ -169,10 +190,11 @@ bed_sample_wait() {
 bed_sample_last() { tail -1 "$BED_DIR/sample-$1.log" | cut -d' ' -f2-; }
 
 # Probes ---------------------------------------------------------------------
-# bed_probe_self K RSC: node K's own Pacemaker says RSC is active on K.
+# bed_probe_self K RSC: node K's own Pacemaker says RSC is active on K
+# (pending roles included: a start in progress may already run it).
 bed_probe_self() {
 	local w
-	w=$(BED_CLIENT_TIMEOUT=2 bed_where -n "$1" "$2")
+	w=$(BED_CLIENT_TIMEOUT=2 bed_where -n "$1" --all "$2")
 	[[ " $w " == *" n$1 "* ]]
 }
 
