@@ -42,6 +42,21 @@ bed_init() {
 	: >>"$BED_DIR/pids"
 }
 
+# bed_attach ID: use the running bed ID from another shell (by hand:
+# inspect or inject faults while a test or a first shell owns it). Nothing
+# is cleaned; bed_down from here would tear that bed down.
+bed_attach() {
+	BED_ID=$1
+	BED_DIR=/tmp/havm-bed-$BED_ID
+	BED_SW=rt-$BED_ID-sw
+	[[ -f $BED_DIR/nodes ]] || { bed_die "no bed $BED_ID (no $BED_DIR/nodes)"; return 1; }
+	BED_NODES=$(<"$BED_DIR/nodes")
+	if [[ -f $BED_DIR/san/tgtd.pid ]]; then
+		BED_SAN_IP=$BED_NET.$BED_SAN_HOST BED_SAN_PORTAL=$BED_NET.$BED_SAN_HOST:3260
+		BED_SAN_URL=iscsi://$BED_SAN_PORTAL/$BED_SAN_IQN
+	fi
+}
+
 # bed_requirements: prints what is missing (empty output = can run).
 bed_requirements() {
 	local t missing=()
