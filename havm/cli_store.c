@@ -1,4 +1,4 @@
-/* havm store format|ls|import|export|rm|df — the VM store from the command
+/* havm store format|ls|import|export|child|rm|df — the VM store from the command
  * line (iscsi/store.h, docs/store.md). */
 #include "havm/cli.h"
 
@@ -28,6 +28,7 @@ static int usage(void)
 		"       havm store ls [--json] URL\n"
 		"       havm store import [--kind vmc|vhd|vsv|other] [--size BYTES] URL FILE [NAME]\n"
 		"       havm store export [--raw] URL NAME FILE\n"
+		"       havm store child [--size BYTES] URL PARENT CHILD   (a differencing VHD)\n"
 		"       havm store rm URL NAME...\n"
 		"       havm store df [--json] URL\n"
 		"URL: dir:PATH | iscsi://[user%%pass@]host[:port]/iqn/lun | file:IMAGE | PATH\n");
@@ -168,6 +169,16 @@ static int run(const char *verb, struct store *s, const struct args *a, int argc
 			return usage();
 		return store_export(s, argv[0], argv[1], a->raw ? STORE_EXPORT_RAW : 0, &e) < 0 ? fail(&e) : 0;
 	}
+	if (strcmp(verb, "child") == 0) {
+		uint64_t cap = 0;
+		if (argc != 2)
+			return usage();
+		if (a->size && havm_size_parse(a->size, &cap) < 0) {
+			havm_err_set(&e, HAVM_E_CONFIG, -EINVAL, "--size '%s': not a size", a->size);
+			return fail(&e);
+		}
+		return store_create_child(s, argv[0], argv[1], cap, &e) < 0 ? fail(&e) : 0;
+	}
 	/* rm */
 	if (argc < 1)
 		return usage();
@@ -189,7 +200,7 @@ int havm_cli_store(int argc, char **argv)
 	char **rv = argv + 1 + optind;
 	if (strcmp(verb, "format") == 0)
 		return cmd_format(&a, rest, rv);
-	static const char *const verbs[] = { "ls", "df", "import", "export", "rm" };
+	static const char *const verbs[] = { "ls", "df", "import", "export", "rm", "child" };
 	unsigned flags = 0;
 	size_t i;
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -197,7 +208,7 @@ int havm_cli_store(int argc, char **argv)
 			break;
 	if (i == sizeof(verbs) / sizeof(verbs[0]) || rest < 1)
 		return usage();
-	if (strcmp(verb, "import") == 0 || strcmp(verb, "rm") == 0)
+	if (strcmp(verb, "import") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "child") == 0)
 		flags = STORE_O_RDWR;
 	struct store *s;
 	struct havm_err e;

@@ -144,6 +144,17 @@ void store_replace_abort(struct store_replace *r);
 
 int store_df(struct store *s, struct store_df *out, struct havm_err *err) HAVM_MUST_CHECK;
 
+/* Opens the VHD (or raw) disk held by object @name. A differencing child's
+ * parent is the object its header names (opened read-only, recursively,
+ * UUIDs checked); on a dir: store parents resolve as for files. */
+int store_open_disk(struct store *s, const char *name, unsigned flags, struct blk_dev **out,
+		    struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Creates @child as a differencing VHD over the VHD object @parent (in a
+ * region of @capacity bytes; 0 = room for every block). */
+int store_create_child(struct store *s, const char *parent, const char *child, uint64_t capacity,
+		       struct havm_err *err) HAVM_MUST_CHECK;
+
 /* Whole-file copies for `havm store import|export` (store_copy.c).
  * import: a .vhd (any kind blk_open reads, differencing flattened) becomes a
  * dynamic VHD filling a new region of @capacity bytes (0 = enough for every

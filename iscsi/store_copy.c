@@ -240,12 +240,15 @@ int store_export(struct store *s, const char *name, const char *path, unsigned f
 	if (rc < 0)
 		return rc;
 	struct blk_backend *be;
-	rc = store_open_region(s, name, 0, &be, err);
-	if (rc < 0)
-		return rc;
 	struct blk_dev *src = NULL;
-	if (o.kind == STORE_KIND_VHD && blk_open_backend(be, 0, &src, NULL) == 0 &&
-	    blk_format(src) != BLK_FMT_RAW) {
+	if (o.kind == STORE_KIND_VHD) { /* a chain is flattened */
+		rc = store_open_disk(s, name, 0, &src, err);
+		if (rc < 0 && rc != -EINVAL)
+			return rc;
+		if (rc < 0) /* not a VHD at all: copy bytes */
+			src = NULL;
+	}
+	if (src && blk_format(src) != BLK_FMT_RAW) {
 		if (flags & STORE_EXPORT_RAW) {
 			rc = export_raw(src, path, err);
 			(void)blk_close(src);
@@ -269,12 +272,10 @@ int store_export(struct store *s, const char *name, const char *path, unsigned f
 		(void)blk_close(src); /* closes be */
 		return rc;
 	}
-	if (src) { /* raw content in a vhd object: copy its bytes */
-		(void)blk_close(src);
-		rc = store_open_region(s, name, 0, &be, err);
-		if (rc < 0)
-			return rc;
-	}
+	(void)blk_close(src); /* raw content in a vhd object: copy its bytes */
+	rc = store_open_region(s, name, 0, &be, err);
+	if (rc < 0)
+		return rc;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		rc = havm_err_set(err, errno == EEXIST ? HAVM_E_STATE : HAVM_E_IO, -errno, "%s: %s", path,

@@ -282,7 +282,8 @@ static int g_open_region(struct store *s, const char *name, unsigned flags, stru
 	struct store_obj o;
 	part_obj(&gs->t.part[i], &o);
 	char label[1200];
-	snprintf(label, sizeof(label), "%s:%s", s->url, name);
+	/* "<url>/<name>": a VHD child's header then names the parent object. */
+	snprintf(label, sizeof(label), "%s/%s", s->url, name);
 	if (store_region_backend(gs->dev, o.offset, o.size, !!(flags & BLK_O_RDWR), label, dev_ref, gs, out) < 0)
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	return 0;

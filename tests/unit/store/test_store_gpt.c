@@ -351,6 +351,53 @@ static void test_store_gpt_failed_table_write_poisons_the_handle(void **state)
 	assert_int_equal(blk_backend_close(be), 0);
 }
 
+/* A differencing child in one region over its parent in another: the
+ * child's header names the parent object; reads fall through to it,
+ * writes stay in the child. */
+static void test_store_gpt_differencing_child_over_a_parent_object(void **state)
+{
+	struct sfx *f = *state;
+	struct store *s = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	assert_int_equal(store_create_region(s, "base.vhd", STORE_KIND_VHD, 12u << 20, &e), 0);
+	struct blk_backend *be;
+	assert_int_equal(store_open_region(s, "base.vhd", BLK_O_RDWR, &be, &e), 0);
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 8u << 20, .size_policy = VHD_SIZE_EXACT };
+	assert_int_equal(vhd_create_backend(be, &o, NULL, NULL, &e), 0);
+	struct blk_dev *d;
+	assert_int_equal(blk_open_backend(be, BLK_O_RDWR, &d, &e), 0);
+	uint8_t a[512], b[512], r[512];
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	assert_int_equal(blk_write(d, 10, a, 1), 0);
+	assert_int_equal(blk_write(d, 5000, a, 1), 0);
+	assert_int_equal(blk_close(d), 0);
+	if (store_create_child(s, "base.vhd", "web1.vhd", 0, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(store_create_child(s, "base.vhd", "web1.vhd", 0, &e), -EEXIST);
+	assert_int_equal(store_create_child(s, "nope.vhd", "x.vhd", 0, &e), -ENOENT);
+	if (store_open_disk(s, "web1.vhd", BLK_O_RDWR, &d, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(blk_format(d), BLK_FMT_VHD_DIFF);
+	assert_non_null(blk_parent(d));
+	assert_int_equal(blk_write(d, 5000, b, 1), 0);
+	assert_int_equal(blk_close(d), 0);
+	assert_int_equal(store_close(s), 0);
+
+	s = sfx_open(f, 0);
+	assert_int_equal(store_open_disk(s, "web1.vhd", 0, &d, &e), 0);
+	assert_int_equal(blk_read(d, 10, r, 1), 0);
+	assert_memory_equal(r, a, 512); /* from the parent */
+	assert_int_equal(blk_read(d, 5000, r, 1), 0);
+	assert_memory_equal(r, b, 512); /* the child's own */
+	assert_int_equal(blk_close(d), 0);
+	assert_int_equal(store_open_disk(s, "base.vhd", 0, &d, &e), 0);
+	assert_int_equal(blk_read(d, 5000, r, 1), 0);
+	assert_memory_equal(r, a, 512); /* the parent is untouched */
+	assert_int_equal(blk_close(d), 0);
+	assert_int_equal(store_close(s), 0);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -366,6 +413,7 @@ int main(void)
 		T(test_store_gpt_format_refuses_a_used_table_without_force),
 		T(test_store_gpt_not_a_store_is_a_format_error),
 		T(test_store_gpt_failed_table_write_poisons_the_handle),
+		T(test_store_gpt_differencing_child_over_a_parent_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
