@@ -53,6 +53,7 @@ bed_attach() {
 	BED_NODES=$(<"$BED_DIR/nodes")
 	if [[ -f $BED_DIR/san/tgtd.pid ]]; then
 		BED_SAN_IP=$BED_NET.$BED_SAN_HOST BED_SAN_PORTAL=$BED_NET.$BED_SAN_HOST:3260
+		# shellcheck disable=SC2153 # set in bed-san.sh
 		BED_SAN_URL=iscsi://$BED_SAN_PORTAL/$BED_SAN_IQN
 	fi
 }
