@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "devtest.h"
 
@@ -57,6 +59,39 @@ static void test_cmos_binary_mode_and_guest_set_time(void **state)
 	devtest_fini(&t);
 }
 
+/* A restore moves the RTC on by the host time passed since the save (the
+ * virtual clock itself resumes where it stopped). The saved host time is
+ * the state's last field; pretend the save was an hour ago. */
+static void test_cmos_restore_moves_the_rtc_by_the_host_time_since_the_save(void **state)
+{
+	(void)state;
+	struct devtest t;
+	devtest_init(&t, 0, NULL, T0);
+	void *cmos = pc_find_dev(&t.m, "cmos");
+	size_t n = cmos_dev_ops.state_size;
+	uint8_t *buf = malloc(n);
+	assert_non_null(buf);
+	cmos_dev_ops.save(cmos, buf);
+	int64_t host;
+	memcpy(&host, buf + n - 8, 8);
+	assert_true(host > 0);
+	host -= 3600;
+	memcpy(buf + n - 8, &host, 8);
+	assert_int_equal(cmos_dev_ops.load(cmos, buf, n, NULL), 0);
+	assert_int_equal(rd(&t, 0x04), 0x01);   /* 00:10:33 + 1 h */
+	assert_int_equal(rd(&t, 0x02), 0x10);
+	/* With SET held by the guest the clock is left alone. */
+	wr(&t, 0x0b, 0x82);
+	cmos_dev_ops.save(cmos, buf);
+	memcpy(&host, buf + n - 8, 8);
+	host -= 3600;
+	memcpy(buf + n - 8, &host, 8);
+	assert_int_equal(cmos_dev_ops.load(cmos, buf, n, NULL), 0);
+	assert_int_equal(rd(&t, 0x04), 0x01);
+	free(buf);
+	devtest_fini(&t);
+}
+
 static void test_cmos_uip_is_set_just_before_each_second(void **state)
 {
 	(void)state;
@@ -106,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_cmos_uip_is_set_just_before_each_second),
 		cmocka_unit_test(test_cmos_nvram_and_memory_size),
 		cmocka_unit_test(test_cmos_update_interrupt_on_irq8),
+		cmocka_unit_test(test_cmos_restore_moves_the_rtc_by_the_host_time_since_the_save),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,32 @@ static void test_vblk_write_then_read_reaches_the_disk_file(void **state)
 	assert_int_equal(sec[511], 0x5a);
 }
 
+static bool page_dirty(const uint64_t *bm, uint32_t gpa)
+{
+	return bm[gpa / 4096 / 64] >> (gpa / 4096 % 64) & 1;
+}
+
+/* Pre-copy must re-send what the device wrote into guest RAM: the data
+ * of an IN request, the status byte and the used ring. */
+static void test_vblk_dma_writes_mark_guest_pages_dirty(void **state)
+{
+	(void)state;
+	struct devtest t;
+	board(&t, false);
+	driver_init(&t);
+	uint64_t bm[1024 / 64];                                      /* 4 MiB board */
+	assert_int_equal(machine_dirty_log(&t.m, bm, true), 0);
+	assert_int_equal(request(&t, 0, 0, 512, true), 0);           /* IN sector 0 */
+	assert_int_equal(machine_dirty_log(&t.m, bm, true), 0);
+	assert_true(page_dirty(bm, DATA));
+	assert_true(page_dirty(bm, STATUS));
+	assert_true(page_dirty(bm, RING + 0x1000));                  /* used ring */
+	assert_false(page_dirty(bm, HDR));                           /* only read */
+	assert_int_equal(machine_dirty_log(&t.m, bm, false), 0);     /* cleared */
+	assert_false(page_dirty(bm, DATA));
+	devtest_fini(&t);
+}
+
 static void test_vblk_errors_are_reported_in_the_status_byte(void **state)
 {
 	(void)state;
@@ -250,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_vblk_readonly_disk_refuses_writes),
 		cmocka_unit_test(test_vblk_malformed_ring_stops_the_queue_until_reset),
 		cmocka_unit_test(test_vblk_missing_disk_names_the_file),
+		cmocka_unit_test(test_vblk_dma_writes_mark_guest_pages_dirty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
