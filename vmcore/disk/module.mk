@@ -26,3 +26,8 @@ FUZZERS += vhd_open_fuzz
 vhd_open_fuzz_SRCS := tests/fuzz/vhd_open_fuzz.c $(vmcore_disk_SRCS) common/err.c common/log.c \
 	common/fault.c common/sys.c
 vhd_open_fuzz_LDLIBS := -lqb
+
+BENCHES += bench_vhd
+bench_vhd_SRCS := tests/bench/vhd_bench.c
+bench_vhd_LIBS := vmcore_disk common
+BENCH_SCRIPTS += tests/bench/vhd.sh

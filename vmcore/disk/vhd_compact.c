@@ -88,19 +88,31 @@ static int copy_block(struct blk_dev *in, struct blk_dev *out, uint32_t b, uint8
 		if (rc < 0)
 			return rc;
 	}
-	for (uint32_t i = 0; i < n;) {
-		uint32_t run = n - i < 8 ? n - i : 8; /* 4 KiB steps */
-		if (bm)
-			run = vhd_bitmap_run(bm, i, run);
-		const uint8_t *p = buf + (size_t)i * 512;
-		int keep = bm ? vhd_bitmap_test(bm, i) && memcmp(p, pbuf + (size_t)i * 512, (size_t)run * 512) != 0
-			      : !vhd_is_zero(p, (size_t)run * 512);
+	uint32_t pend = 0, plen = 0; /* kept sectors not yet written: one write per extent */
+	for (uint32_t i = 0; i <= n;) {
+		int keep = 0;
+		uint32_t run = 0;
+		if (i < n) {
+			run = n - i < 8 ? n - i : 8; /* 4 KiB steps */
+			if (bm)
+				run = vhd_bitmap_run(bm, i, run);
+			const uint8_t *p = buf + (size_t)i * 512;
+			keep = bm ? vhd_bitmap_test(bm, i) && memcmp(p, pbuf + (size_t)i * 512, (size_t)run * 512) != 0
+				  : !vhd_is_zero(p, (size_t)run * 512);
+		}
 		if (keep) {
-			rc = blk_write(out, s0 + i, p, run);
+			if (!plen)
+				pend = i;
+			plen += run;
+		} else if (plen) {
+			rc = blk_write(out, s0 + pend, buf + (size_t)pend * 512, plen);
 			if (rc < 0)
 				return rc;
-			*copied += (uint64_t)run * 512;
+			*copied += (uint64_t)plen * 512;
+			plen = 0;
 		}
+		if (i == n)
+			break;
 		i += run;
 	}
 	return 0;
