@@ -91,10 +91,10 @@ int store_create_child(struct store *s, const char *parent, const char *child, u
 		co.parent = pp;
 		return rc < 0 ? rc : vhd_create(cp, &co, NULL, err);
 	}
-	struct blk_dev *pd;
+	struct blk_dev *pd = NULL;
 	rc = store_open_disk(s, parent, 0, &pd, err);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !pd)
+		return rc < 0 ? rc : -EIO;
 	if (blk_format(pd) == BLK_FMT_RAW) {
 		(void)blk_close(pd);
 		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: parent '%s' is not a VHD", store_url(s), parent);

@@ -62,6 +62,12 @@ check_eq "the exported VHD is dynamic" "vpc" "$(qemu-img info --output=json back
 $havm store export "$url" web1.vmc back.vmc
 check "export of the .vmc is byte for byte" cmp -s back.vmc web1.vmc
 
+$havm store child "$url" web1.vhd web1-snap.vhd
+check "child: a differencing VHD over web1.vhd in its own region" test $? -eq 0
+$havm store export --raw "$url" web1-snap.vhd snap.raw
+check "... reads through to its parent object (export --raw equals the original)" cmp -s snap.raw src.raw
+$havm store rm "$url" web1-snap.vhd
+
 out=$($havm store import "$url" src.vhd web1.vhd 2>&1); rc=$?
 check "importing over an existing VHD is refused (state, exit 9)" test $rc -eq 9 -a -n "$(grep "exists" <<<"$out")"
 out=$($havm store export "$url" nope.vhd x 2>&1); rc=$?
