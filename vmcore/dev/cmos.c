@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 #define NS_PER_S 1000000000ull
 #define UIP_NS 244000ull
@@ -307,8 +308,20 @@ static int cmos_load(void *dev, const void *buf, size_t size, struct havm_err *e
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field cmos_fields[] = {
+	VSV_FIELD_BYTES(struct cmos_state, ram),
+	VSV_FIELD(struct cmos_state, base_s),
+	VSV_FIELD(struct cmos_state, base_ns),
+	VSV_FIELD(struct cmos_state, next_periodic_ns),
+	VSV_FIELD(struct cmos_state, index),
+	VSV_FIELD(struct cmos_state, nmi_disabled),
+	VSV_FIELD_SINCE(struct cmos_state, saved_host_s, 2),
+};
+
 const struct dev_ops cmos_dev_ops = {
 	.name = "cmos",
+	.fields = cmos_fields, .nfields = sizeof(cmos_fields) / sizeof(cmos_fields[0]),
 	.state_version = 2,
 	.state_size = sizeof(struct cmos_state),
 	.realize = cmos_realize,

@@ -20,11 +20,16 @@
 #include "vmcore/dev/chardev.h"
 
 struct machine;
+struct vsv_field;
 
 struct dev_ops {
 	const char *name;
 	uint32_t state_version;   /* bump when the state struct changes */
 	size_t state_size;        /* bytes save() writes and load() expects */
+	/* How the state struct goes into a .vsv section: field by field in
+	 * little-endian (vmcore/vsv/fields.h), never as the struct's bytes. */
+	const struct vsv_field *fields;
+	size_t nfields;
 	/* Creates the instance from @params (device-specific, may be NULL),
 	 * registers its ranges; on failure registers nothing. */
 	int (*realize)(struct machine *m, const void *params, void **dev, struct havm_err *err);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 #define QUEUE_SIZE 16
 
@@ -275,8 +276,22 @@ static int i8042_load(void *dev, const void *buf, size_t size, struct havm_err *
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field i8042_fields[] = {
+	VSV_FIELD_BYTES(struct i8042_state, queue),
+	VSV_FIELD_BYTES(struct i8042_state, queue_aux),
+	VSV_FIELD(struct i8042_state, head),
+	VSV_FIELD(struct i8042_state, count),
+	VSV_FIELD(struct i8042_state, status),
+	VSV_FIELD(struct i8042_state, cmdbyte),
+	VSV_FIELD(struct i8042_state, pending_cmd),
+	VSV_FIELD(struct i8042_state, outport),
+	VSV_FIELD(struct i8042_state, kbd_pending),
+};
+
 const struct dev_ops i8042_dev_ops = {
 	.name = "i8042",
+	.fields = i8042_fields, .nfields = sizeof(i8042_fields) / sizeof(i8042_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct i8042_state),
 	.realize = i8042_realize,

@@ -13,6 +13,7 @@
 #include "vmcore/dev/dev.h"
 #include "vmcore/dev/pci.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 struct pci_func_state {
 	uint8_t config[256];
@@ -261,8 +262,47 @@ static int pci_host_load(void *dev, const void *buf, size_t size, struct havm_er
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field pci_host_fields[] = {
+	VSV_FIELD(struct pci_host_state, address),
+	VSV_FIELD_BYTES(struct pci_host_state, f[0].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[0].wmask),
+	VSV_FIELD(struct pci_host_state, f[0].devfn),
+	VSV_FIELD(struct pci_host_state, f[0].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[1].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[1].wmask),
+	VSV_FIELD(struct pci_host_state, f[1].devfn),
+	VSV_FIELD(struct pci_host_state, f[1].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[2].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[2].wmask),
+	VSV_FIELD(struct pci_host_state, f[2].devfn),
+	VSV_FIELD(struct pci_host_state, f[2].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[3].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[3].wmask),
+	VSV_FIELD(struct pci_host_state, f[3].devfn),
+	VSV_FIELD(struct pci_host_state, f[3].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[4].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[4].wmask),
+	VSV_FIELD(struct pci_host_state, f[4].devfn),
+	VSV_FIELD(struct pci_host_state, f[4].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[5].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[5].wmask),
+	VSV_FIELD(struct pci_host_state, f[5].devfn),
+	VSV_FIELD(struct pci_host_state, f[5].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[6].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[6].wmask),
+	VSV_FIELD(struct pci_host_state, f[6].devfn),
+	VSV_FIELD(struct pci_host_state, f[6].present),
+	VSV_FIELD_BYTES(struct pci_host_state, f[7].config),
+	VSV_FIELD_BYTES(struct pci_host_state, f[7].wmask),
+	VSV_FIELD(struct pci_host_state, f[7].devfn),
+	VSV_FIELD(struct pci_host_state, f[7].present),
+};
+_Static_assert(PCI_MAX_FUNCS == 8, "pci_host_fields lists 8 functions");
+
 const struct dev_ops pci_host_dev_ops = {
 	.name = "pci-host",
+	.fields = pci_host_fields, .nfields = sizeof(pci_host_fields) / sizeof(pci_host_fields[0]),
 	.state_version = 2,
 	.state_size = sizeof(struct pci_host_state),
 	.realize = pci_host_realize,

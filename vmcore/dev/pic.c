@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 struct pic_chip_state {
 	uint8_t irr, imr, isr;
@@ -374,8 +375,47 @@ static int pic_load(void *dev, const void *buf, size_t size, struct havm_err *er
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field pic_fields[] = {
+	VSV_FIELD(struct pic_state, chip[0].irr),
+	VSV_FIELD(struct pic_state, chip[0].imr),
+	VSV_FIELD(struct pic_state, chip[0].isr),
+	VSV_FIELD(struct pic_state, chip[0].last_irr),
+	VSV_FIELD(struct pic_state, chip[0].priority_add),
+	VSV_FIELD(struct pic_state, chip[0].irq_base),
+	VSV_FIELD(struct pic_state, chip[0].read_isr),
+	VSV_FIELD(struct pic_state, chip[0].poll),
+	VSV_FIELD(struct pic_state, chip[0].special_mask),
+	VSV_FIELD(struct pic_state, chip[0].init_state),
+	VSV_FIELD(struct pic_state, chip[0].init4),
+	VSV_FIELD(struct pic_state, chip[0].single),
+	VSV_FIELD(struct pic_state, chip[0].auto_eoi),
+	VSV_FIELD(struct pic_state, chip[0].rotate_on_auto_eoi),
+	VSV_FIELD(struct pic_state, chip[0].special_fully_nested),
+	VSV_FIELD(struct pic_state, chip[0].elcr),
+	VSV_FIELD(struct pic_state, chip[0].elcr_mask),
+	VSV_FIELD(struct pic_state, chip[1].irr),
+	VSV_FIELD(struct pic_state, chip[1].imr),
+	VSV_FIELD(struct pic_state, chip[1].isr),
+	VSV_FIELD(struct pic_state, chip[1].last_irr),
+	VSV_FIELD(struct pic_state, chip[1].priority_add),
+	VSV_FIELD(struct pic_state, chip[1].irq_base),
+	VSV_FIELD(struct pic_state, chip[1].read_isr),
+	VSV_FIELD(struct pic_state, chip[1].poll),
+	VSV_FIELD(struct pic_state, chip[1].special_mask),
+	VSV_FIELD(struct pic_state, chip[1].init_state),
+	VSV_FIELD(struct pic_state, chip[1].init4),
+	VSV_FIELD(struct pic_state, chip[1].single),
+	VSV_FIELD(struct pic_state, chip[1].auto_eoi),
+	VSV_FIELD(struct pic_state, chip[1].rotate_on_auto_eoi),
+	VSV_FIELD(struct pic_state, chip[1].special_fully_nested),
+	VSV_FIELD(struct pic_state, chip[1].elcr),
+	VSV_FIELD(struct pic_state, chip[1].elcr_mask),
+};
+
 const struct dev_ops pic_dev_ops = {
 	.name = "pic",
+	.fields = pic_fields, .nfields = sizeof(pic_fields) / sizeof(pic_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct pic_state),
 	.realize = pic_realize,

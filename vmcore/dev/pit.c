@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 #define PIT_HZ 1193182ull
 #define NS_PER_S 1000000000ull
@@ -376,8 +377,59 @@ static int pit_load(void *dev, const void *buf, size_t size, struct havm_err *er
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field pit_fields[] = {
+	VSV_FIELD(struct pit_state, ch[0].load_ns),
+	VSV_FIELD(struct pit_state, ch[0].reload),
+	VSV_FIELD(struct pit_state, ch[0].latched),
+	VSV_FIELD(struct pit_state, ch[0].frozen),
+	VSV_FIELD(struct pit_state, ch[0].latch_state),
+	VSV_FIELD(struct pit_state, ch[0].status_latched),
+	VSV_FIELD(struct pit_state, ch[0].status),
+	VSV_FIELD(struct pit_state, ch[0].read_msb),
+	VSV_FIELD(struct pit_state, ch[0].write_msb),
+	VSV_FIELD(struct pit_state, ch[0].write_lsb),
+	VSV_FIELD(struct pit_state, ch[0].mode),
+	VSV_FIELD(struct pit_state, ch[0].bcd),
+	VSV_FIELD(struct pit_state, ch[0].rw_mode),
+	VSV_FIELD(struct pit_state, ch[0].gate),
+	VSV_FIELD(struct pit_state, ch[0].counting),
+	VSV_FIELD(struct pit_state, ch[1].load_ns),
+	VSV_FIELD(struct pit_state, ch[1].reload),
+	VSV_FIELD(struct pit_state, ch[1].latched),
+	VSV_FIELD(struct pit_state, ch[1].frozen),
+	VSV_FIELD(struct pit_state, ch[1].latch_state),
+	VSV_FIELD(struct pit_state, ch[1].status_latched),
+	VSV_FIELD(struct pit_state, ch[1].status),
+	VSV_FIELD(struct pit_state, ch[1].read_msb),
+	VSV_FIELD(struct pit_state, ch[1].write_msb),
+	VSV_FIELD(struct pit_state, ch[1].write_lsb),
+	VSV_FIELD(struct pit_state, ch[1].mode),
+	VSV_FIELD(struct pit_state, ch[1].bcd),
+	VSV_FIELD(struct pit_state, ch[1].rw_mode),
+	VSV_FIELD(struct pit_state, ch[1].gate),
+	VSV_FIELD(struct pit_state, ch[1].counting),
+	VSV_FIELD(struct pit_state, ch[2].load_ns),
+	VSV_FIELD(struct pit_state, ch[2].reload),
+	VSV_FIELD(struct pit_state, ch[2].latched),
+	VSV_FIELD(struct pit_state, ch[2].frozen),
+	VSV_FIELD(struct pit_state, ch[2].latch_state),
+	VSV_FIELD(struct pit_state, ch[2].status_latched),
+	VSV_FIELD(struct pit_state, ch[2].status),
+	VSV_FIELD(struct pit_state, ch[2].read_msb),
+	VSV_FIELD(struct pit_state, ch[2].write_msb),
+	VSV_FIELD(struct pit_state, ch[2].write_lsb),
+	VSV_FIELD(struct pit_state, ch[2].mode),
+	VSV_FIELD(struct pit_state, ch[2].bcd),
+	VSV_FIELD(struct pit_state, ch[2].rw_mode),
+	VSV_FIELD(struct pit_state, ch[2].gate),
+	VSV_FIELD(struct pit_state, ch[2].counting),
+	VSV_FIELD(struct pit_state, port61),
+};
+
 const struct dev_ops pit_dev_ops = {
 	.name = "pit",
+	.fields = pit_fields, .nfields = sizeof(pit_fields) / sizeof(pit_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct pit_state),
 	.realize = pit_realize,

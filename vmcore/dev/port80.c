@@ -6,6 +6,7 @@
 
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 struct port80_state {
 	uint8_t last;
@@ -74,8 +75,14 @@ static int port80_load(void *dev, const void *buf, size_t size, struct havm_err 
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field port80_fields[] = {
+	VSV_FIELD(struct port80_state, last),
+};
+
 const struct dev_ops port80_dev_ops = {
 	.name = "port80",
+	.fields = port80_fields, .nfields = sizeof(port80_fields) / sizeof(port80_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct port80_state),
 	.realize = port80_realize,

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 struct port92_state {
 	uint8_t value;
@@ -83,8 +84,14 @@ static int port92_load(void *dev, const void *buf, size_t size, struct havm_err 
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field port92_fields[] = {
+	VSV_FIELD(struct port92_state, value),
+};
+
 const struct dev_ops port92_dev_ops = {
 	.name = "port92",
+	.fields = port92_fields, .nfields = sizeof(port92_fields) / sizeof(port92_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct port92_state),
 	.realize = port92_realize,

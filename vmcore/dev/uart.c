@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "vmcore/dev/dev.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 #define FIFO_SIZE 16
 
@@ -298,8 +299,28 @@ static int uart_load(void *dev, const void *buf, size_t size, struct havm_err *e
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field uart_fields[] = {
+	VSV_FIELD_BYTES(struct uart_state, rx),
+	VSV_FIELD(struct uart_state, rx_head),
+	VSV_FIELD(struct uart_state, rx_count),
+	VSV_FIELD(struct uart_state, ier),
+	VSV_FIELD(struct uart_state, lcr),
+	VSV_FIELD(struct uart_state, mcr),
+	VSV_FIELD(struct uart_state, lsr),
+	VSV_FIELD(struct uart_state, msr),
+	VSV_FIELD(struct uart_state, scr),
+	VSV_FIELD(struct uart_state, fcr),
+	VSV_FIELD(struct uart_state, dll),
+	VSV_FIELD(struct uart_state, dlm),
+	VSV_FIELD(struct uart_state, thr_ipending),
+	VSV_FIELD(struct uart_state, tx_bytes),
+	VSV_FIELD(struct uart_state, rx_bytes),
+};
+
 const struct dev_ops uart_dev_ops = {
 	.name = "uart",
+	.fields = uart_fields, .nfields = sizeof(uart_fields) / sizeof(uart_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct uart_state),
 	.realize = uart_realize,

@@ -19,6 +19,7 @@
 #include "vmcore/dev/pci.h"
 #include "vmcore/disk/blk.h"
 #include "vmcore/machine/machine.h"
+#include "vmcore/vsv/fields.h"
 
 #define QUEUE_SIZE 128
 #define BAR_SIZE 64
@@ -414,8 +415,22 @@ static int vblk_load(void *dev, const void *buf, size_t size, struct havm_err *e
 	return 0;
 }
 
+/* The saved state, field by field (docs/vsv.md "Device sections"). */
+static const struct vsv_field vblk_fields[] = {
+	VSV_FIELD(struct vblk_state, guest_features),
+	VSV_FIELD(struct vblk_state, queue_pfn),
+	VSV_FIELD(struct vblk_state, queue_sel),
+	VSV_FIELD(struct vblk_state, last_avail),
+	VSV_FIELD(struct vblk_state, used_idx),
+	VSV_FIELD(struct vblk_state, status),
+	VSV_FIELD(struct vblk_state, isr),
+	VSV_FIELD(struct vblk_state, requests),
+	VSV_FIELD(struct vblk_state, errors),
+};
+
 const struct dev_ops virtio_blk_dev_ops = {
 	.name = "virtio-blk",
+	.fields = vblk_fields, .nfields = sizeof(vblk_fields) / sizeof(vblk_fields[0]),
 	.state_version = 1,
 	.state_size = sizeof(struct vblk_state),
 	.realize = vblk_realize,
