@@ -6,10 +6,19 @@
  * interpreter cannot report a number. Prints a Markdown table (and writes
  * it to the file named by the first argument, if any).
  *
+ * With QEMU=<path to qemu-system-i386> in the environment, each workload
+ * also runs under QEMU TCG: the same code and data in a 2 MiB "BIOS" ROM
+ * that enters protected mode, copies them to the same addresses, calls the
+ * workload and exits through isa-debug-exit. QEMU's MIPS is our instruction
+ * count divided by its wall time minus that of an empty workload (QEMU's
+ * start-up and the copy).
+ *
  *   cpu_bench [table.md] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "vmcore/cpu/cpu_int.h"
 
@@ -48,14 +57,14 @@ static int verify_int(const uint8_t *ram, const struct cpu_state *st)
 	return st->gpr[CPU_EAX] == eax ? 0 : -1;
 }
 
-/* memcpy: 8 x copy 1M dwords with a load/store loop */
-#define MC_DWORDS (1u << 20)
-#define MC_REPS 8
+/* memcpy: 32 x copy 1 MiB with a dword load/store loop */
+#define MC_DWORDS (1u << 18)
+#define MC_REPS 32
 static const uint8_t code_memcpy[] = {
 	0xbd, MC_REPS, 0, 0, 0,                     /* mov ebp, REPS */
 	0xbe, 0x00, 0x00, 0x10, 0x00,               /* o: mov esi, DATA */
 	0xbf, 0x00, 0x00, 0x80, 0x00,               /* mov edi, DATA2 */
-	0xb9, 0x00, 0x00, 0x10, 0x00,               /* mov ecx, MC_DWORDS */
+	0xb9, 0x00, 0x00, 0x04, 0x00,               /* mov ecx, MC_DWORDS */
 	0x8b, 0x06,                                 /* i: mov eax, [esi] */
 	0x89, 0x07,                                 /* mov [edi], eax */
 	0x83, 0xc6, 0x04,                           /* add esi, 4 */
@@ -161,7 +170,7 @@ static int verify_sort(const uint8_t *ram, const struct cpu_state *st)
 
 static const struct workload workloads[] = {
 	{ "integer", "add/xor/dec/jnz loop, 25M iterations", code_int, sizeof(code_int), NULL, verify_int },
-	{ "memcpy", "load/store dword loop, 8 x 4 MiB", code_memcpy, sizeof(code_memcpy), fill_random, verify_memcpy },
+	{ "memcpy", "load/store dword loop, 32 x 1 MiB", code_memcpy, sizeof(code_memcpy), fill_random, verify_memcpy },
 	{ "crc32", "bitwise CRC-32 of 1 MiB", code_crc, sizeof(code_crc), fill_random, verify_crc },
 	{ "sort", "insertion sort of 3000 dwords", code_sort, sizeof(code_sort), prepare_sort, verify_sort },
 };
@@ -172,6 +181,8 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static uint8_t last_al;   /* AL at the end of our run, to check QEMU's */
 
 static int run(const struct workload *w, uint8_t *ram, double *mips, uint64_t *insns)
 {
@@ -214,8 +225,108 @@ static int run(const struct workload *w, uint8_t *ram, double *mips, uint64_t *i
 		return -1;
 	}
 	*insns = stats.instructions;
+	last_al = (uint8_t)st.gpr[CPU_EAX];
 	*mips = (double)stats.instructions / dt / 1e6;
 	return 0;
+}
+
+#define ROM_SIZE (2u << 20)
+#define ROM_BASE 0xffe00000u
+#define ROM_BOOT 0x1f0000u   /* last 64 KiB: linear 0xffff0000, real-mode IP 0 */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* Writes the QEMU ROM for @w (NULL: an empty workload) to @path. */
+static int write_qemu_rom(const struct workload *w, const uint8_t *ram, const char *path)
+{
+	uint8_t *rom = calloc(1, ROM_SIZE);
+	if (!rom)
+		return -1;
+	memcpy(rom, ram + DATA, 1u << 20);
+	uint8_t *b = rom + ROM_BOOT;
+	const uint32_t lin = 0xffff0000u, gdt = 0x100, gdtr = 0x120, code = 0x200;
+	static const uint8_t real[] = {
+		0xfa,                                     /* cli */
+		0x66, 0x2e, 0x0f, 0x01, 0x16, 0x20, 0x01, /* lgdt cs:[0x120] */
+		0x0f, 0x20, 0xc0, 0x0c, 0x01, 0x0f, 0x22, 0xc0, /* cr0.PE = 1 */
+		0x66, 0xea, 0x18, 0x00, 0xff, 0xff, 0x08, 0x00, /* jmp 0x08:0xffff0018 */
+	};
+	memcpy(b, real, sizeof(real));
+	uint8_t pm[] = {
+		0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xd0,   /* ds = es = ss = 0x10 */
+		0xbc, 0x00, 0x80, 0x00, 0x00, 0xfc,                           /* mov esp, 0x8000; cld */
+		0xbe, 0x00, 0x00, 0xe0, 0xff, 0xbf, 0x00, 0x00, 0x10, 0x00,   /* esi = ROM, edi = DATA */
+		0xb9, 0x00, 0x00, 0x04, 0x00, 0xf3, 0xa5,                     /* rep movsd 1 MiB */
+		0xbe, 0, 0, 0, 0, 0xbf, 0x00, 0x10, 0x00, 0x00,               /* esi = code, edi = CODE */
+		0xb9, 0, 0, 0, 0, 0xf3, 0xa4,                                 /* rep movsb */
+		0xb8, 0x00, 0x10, 0x00, 0x00, 0xff, 0xd0,                     /* call CODE */
+		0x90, 0x90, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd,                     /* out 0xf4, al; hlt */
+	};
+	size_t len = w ? w->len : 1;
+	put32(pm + 34, lin + code);
+	put32(pm + 44, (uint32_t)len);
+	memcpy(b + 0x18, pm, sizeof(pm));
+	put32(b + gdt + 8, 0x0000ffff);
+	put32(b + gdt + 12, 0x00cf9b00);
+	put32(b + gdt + 16, 0x0000ffff);
+	put32(b + gdt + 20, 0x00cf9300);
+	b[gdtr] = 23;
+	put32(b + gdtr + 2, lin + gdt);
+	if (w) {
+		memcpy(b + code, w->code, w->len);
+		b[code + w->len - 1] = 0xc3;   /* the final HLT becomes RET */
+	} else {
+		b[code] = 0xc3;
+	}
+	static const uint8_t reset[] = { 0xe9, 0x0d, 0x00 };   /* jmp 0 (IP wraps) */
+	memcpy(rom + ROM_SIZE - 16, reset, sizeof(reset));
+	FILE *f = fopen(path, "wb");
+	int rc = f && fwrite(rom, ROM_SIZE, 1, f) == 1 ? 0 : -1;
+	if (f)
+		fclose(f);
+	free(rom);
+	return rc;
+}
+
+static double qemu_time_once(const char *qemu, const char *rom, uint8_t al);
+
+/* Best of three QEMU runs of @rom (start-up time is noisy); < 0 on failure. */
+static double qemu_time(const char *qemu, const char *rom, uint8_t al)
+{
+	double best = -1;
+	for (int i = 0; i < 3; i++) {
+		double t = qemu_time_once(qemu, rom, al);
+		if (t < 0)
+			return -1;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* Wall time of one QEMU run of @rom; < 0 on failure. The ROM exits with
+ * the workload's AL through isa-debug-exit: status (AL << 1) | 1. */
+static double qemu_time_once(const char *qemu, const char *rom, uint8_t al)
+{
+	double t0 = now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(qemu, qemu, "-bios", rom, "-display", "none", "-nodefaults", "-m", "64",
+		      "-accel", "tcg", "-device", "isa-debug-exit,iobase=0xf4,iosize=1", (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	double dt = now() - t0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != (((al << 1) | 1) & 0xff)) {
+		fprintf(stderr, "QEMU exited with status 0x%x, expected 0x%x\n", status, ((al << 1) | 1) & 0xff);
+		return -1;
+	}
+	return dt;
 }
 
 int main(int argc, char **argv)
@@ -224,7 +335,19 @@ int main(int argc, char **argv)
 	if (!ram)
 		return 1;
 	FILE *out = argc > 1 ? fopen(argv[1], "w") : NULL;
-	const char *hdr = "| workload | what | guest instructions | MIPS |\n|---|---|---:|---:|\n";
+	const char *qemu = getenv("QEMU");
+	double qemu_base = 0;
+	char rom[64];
+	snprintf(rom, sizeof(rom), "/tmp/cpu_bench_rom.%d", (int)getpid());
+	if (qemu) {
+		memset(ram, 0, RAM_SIZE);
+		if (write_qemu_rom(NULL, ram, rom) < 0 || (qemu_base = qemu_time(qemu, rom, 0)) < 0) {
+			fprintf(stderr, "QEMU run of the empty workload failed\n");
+			qemu = NULL;
+		}
+	}
+	const char *hdr = qemu ? "| workload | what | guest instructions | MIPS | QEMU TCG MIPS |\n|---|---|---:|---:|---:|\n"
+			       : "| workload | what | guest instructions | MIPS |\n|---|---|---:|---:|\n";
 	printf("%s", hdr);
 	if (out)
 		fprintf(out, "%s", hdr);
@@ -236,13 +359,28 @@ int main(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		printf("| %s | %s | %llu | %.0f |\n", workloads[i].name, workloads[i].what, (unsigned long long)n, mips);
+		char qcol[32] = "";
+		if (qemu) {
+			/* the same data as our run: prepare() again on fresh RAM */
+			memset(ram, 0, RAM_SIZE);
+			if (workloads[i].prepare)
+				workloads[i].prepare(ram);
+			double t = write_qemu_rom(&workloads[i], ram, rom) < 0 ? -1 : qemu_time(qemu, rom, last_al);
+			if (t > qemu_base)
+				snprintf(qcol, sizeof(qcol), " %.0f |", (double)n / (t - qemu_base) / 1e6);
+			else
+				snprintf(qcol, sizeof(qcol), " failed |");
+		}
+		printf("| %s | %s | %llu | %.0f |%s\n", workloads[i].name, workloads[i].what, (unsigned long long)n,
+		       mips, qcol);
 		if (out)
-			fprintf(out, "| %s | %s | %llu | %.0f |\n", workloads[i].name, workloads[i].what,
-				(unsigned long long)n, mips);
+			fprintf(out, "| %s | %s | %llu | %.0f |%s\n", workloads[i].name, workloads[i].what,
+				(unsigned long long)n, mips, qcol);
 	}
 	if (out)
 		fclose(out);
+	if (qemu)
+		unlink(rom);
 	free(ram);
 	return rc;
 }

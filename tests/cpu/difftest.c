@@ -307,6 +307,11 @@ static bool step(struct tester *t, const struct gen_insn *g, uint32_t at, uint64
 	cpu_interp_ops.dirty_log(t->cpu, dl, NPAGES, false);
 	uint32_t cpage = (t->mode32 ? CODE32 : (CS16 << 4) + CODE16) >> 12;
 	bool smc = (dl[cpage / 64] >> (cpage % 64)) & 1;
+	/* A store of unchanged bytes into the code page (RCR by 0, ARPL with
+	 * no change) is not one for us, but QEMU still stores, retranslates
+	 * and stalls: unicorn made no progress while we did. */
+	if (ue == UC_ERR_OK && uc_exc < 0 && !memcmp(&ur, &pre, sizeof(ur)) && or_.eip != pre.eip)
+		smc = true;
 	if (uc_unmapped || t->our_unmapped || smc) {
 		t->skipped++;
 		/* resync registers and memory (unicorn may have written part of
@@ -463,7 +468,7 @@ static void run_case(struct tester *t, uint64_t *rng, uint64_t seed, uint64_t nc
 				struct cpu_state st;
 				cpu_interp_ops.get_state(t->cpu, &st);
 				uint32_t sp = t->mode32 ? r.gpr[CPU_ESP] : st.seg[CPU_SEG_SS].base + (r.gpr[CPU_ESP] & 0xffff);
-				if (sp + 4 <= MEM_SIZE) {
+				if (sp <= MEM_SIZE - 4) {   /* (sp + 4 could wrap) */
 					memcpy(t->ram + sp, &target, seq[i].o32 ? 4 : 2);
 					memcpy(t->ucram + sp, &target, seq[i].o32 ? 4 : 2);
 				}
