@@ -1,7 +1,7 @@
 # tests/guests — freestanding i386 guests built into flat binaries that
 # the VMM loads at 1 MiB (<boot><image> in examples/*.vmc). The host cannot
 # run them; only our VM does.
-GUEST_BINS := ticker halt triple echo disk reboot tsccal dirty
+GUEST_BINS := ticker halt triple echo disk reboot tsccal dirty recorder
 GUESTS += $(patsubst %,build/guests/%.bin,$(GUEST_BINS))
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -static -fno-pic -fno-pie -no-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -O2 -Wall -Wextra -Werror \

@@ -1,0 +1,218 @@
+/* Recorder guest: writes sequenced records to its virtio-blk disk and says
+ * on COM1 which ones the disk acknowledged, for the HA scenarios
+ * (tests/cluster/test_vm_ha.sh).
+ *
+ * Disk layout (512-byte sectors, text so a shell can check it):
+ *   sector 0      "HAVMBOOT boot=B\n"      B counts boots of this disk
+ *   sector N + 1  "HAVMREC seq=N boot=B\n" record N, written by boot B
+ * Records form a contiguous prefix (each is flushed before the next is
+ * written), so a boot finds where to continue by binary search for the first
+ * sector without a record.
+ *
+ * COM1:
+ *   "recorder: boot B next N"   once per boot (a restore prints nothing)
+ *   "ack N B T"                 record N of boot B is on the disk (write and
+ *                               flush both succeeded); T = timer ticks / 10
+ *                               since boot, an in-memory counter that a
+ *                               save/restore keeps and a reboot restarts
+ * One record every 100 ms of guest time (PIT at 100 Hz, IRQ 0). */
+#include "idt.h"
+
+extern volatile u32 ticks;
+void main(void);
+
+#define QS 128
+#define SECTOR 512
+struct desc { u32 addr_lo, addr_hi, len; u16 flags, next; };
+
+static u8 ring[3 * 4096] __attribute__((aligned(4096)));
+static u8 hdr[16], status, buf[SECTOR];
+static u16 avail_idx;
+static u16 bar;
+
+static u32 pci_read(u8 devfn, u8 reg)
+{
+	outl(0xcf8, 0x80000000u | (u32)devfn << 8 | reg);
+	return inl(0xcfc);
+}
+
+/* One polled request (type 0 read, 1 write, 4 flush); the status byte, or
+ * -1 if the device never completed it. */
+static int request(u32 type, u32 sector, u32 len, int device_writes)
+{
+	struct desc *d = (struct desc *)ring;
+	volatile u16 *avail = (volatile u16 *)(ring + 16 * QS);
+	volatile u16 *used = (volatile u16 *)(ring + 4096);
+	for (int i = 0; i < 16; i++)
+		hdr[i] = 0;
+	*(u32 *)hdr = type;
+	*(u32 *)(hdr + 8) = sector;
+	d[0] = (struct desc){ (u32)hdr, 0, 16, 1, 1 };
+	d[1] = (struct desc){ (u32)buf, 0, len, (u16)(1 | (device_writes ? 2 : 0)), 2 };
+	d[2] = (struct desc){ (u32)&status, 0, 1, 2, 0 };
+	if (len == 0)
+		d[0].next = 2;
+	status = 0xff;
+	__asm__ volatile("" : : : "memory");
+	u16 before = used[1];
+	avail[2 + avail_idx % QS] = 0;
+	avail[1] = ++avail_idx;
+	outw(bar + 0x10, 0);
+	for (int i = 0; i < 1000000 && used[1] == before; i++)
+		;
+	__asm__ volatile("" : : : "memory");
+	(void)inb(bar + 0x13);
+	return used[1] == before ? -1 : status;
+}
+
+static int starts_with(const char *p)
+{
+	for (int i = 0; p[i]; i++)
+		if (buf[i] != (u8)p[i])
+			return 0;
+	return 1;
+}
+
+/* Text into buf: put_str/put_u append at *n. */
+static void put_str(int *n, const char *s)
+{
+	while (*s && *n < SECTOR)
+		buf[(*n)++] = (u8)*s++;
+}
+
+static void put_u(int *n, u32 v)
+{
+	char d[12];
+	int k = 0;
+	do {
+		d[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k && *n < SECTOR)
+		buf[(*n)++] = (u8)d[--k];
+}
+
+static u32 get_u(const char *key)
+{
+	for (int i = 0; i + 8 < SECTOR && buf[i]; i++) {
+		int j = 0;
+		while (key[j] && buf[i + j] == (u8)key[j])
+			j++;
+		if (key[j])
+			continue;
+		u32 v = 0;
+		for (i += j; buf[i] >= '0' && buf[i] <= '9'; i++)
+			v = v * 10 + (u32)(buf[i] - '0');
+		return v;
+	}
+	return 0;
+}
+
+static void clear(void)
+{
+	for (int i = 0; i < SECTOR; i++)
+		buf[i] = 0;
+}
+
+static int is_record(u32 sector)
+{
+	return request(0, sector, SECTOR, 1) == 0 && starts_with("HAVMREC ");
+}
+
+static int write_flush(u32 sector)
+{
+	return request(1, sector, SECTOR, 0) == 0 && request(4, 0, 0, 0) == 0;
+}
+
+static void pit_init(void)
+{
+	u16 div = 11932;    /* 1193182 / 100 */
+	outb(0x43, 0x34);
+	outb(0x40, (u8)div);
+	outb(0x40, (u8)(div >> 8));
+}
+
+static int blk_init(void)
+{
+	if (pci_read(0x10, 0) != 0x10011af4)
+		return -1;
+	bar = (u16)(pci_read(0x10, 0x10) & 0xfffc);
+	outb(bar + 0x12, 0);
+	outb(bar + 0x12, 3);
+	outl(bar + 0x04, inl(bar + 0x00));
+	outw(bar + 0x0e, 0);
+	outl(bar + 0x08, (u32)ring >> 12);
+	outb(bar + 0x12, 7);
+	return 0;
+}
+
+void main(void)
+{
+	idt_init();
+	idt_set_gate(0x20, irq0_stub);
+	serial_init();
+	if (blk_init() < 0) {
+		puts_serial("recorder: no virtio-blk at 00:02.0\n");
+		return;
+	}
+	u32 cap = inl(bar + 0x14);
+	u32 boot = 1;
+	if (request(0, 0, SECTOR, 1) == 0 && starts_with("HAVMBOOT "))
+		boot = get_u("boot=") + 1;
+	clear();
+	int n = 0;
+	put_str(&n, "HAVMBOOT boot=");
+	put_u(&n, boot);
+	put_str(&n, "\n");
+	if (!write_flush(0)) {
+		puts_serial("recorder: cannot write the boot sector\n");
+		return;
+	}
+	/* First sector without a record in [1, cap): records are a prefix. */
+	u32 lo = 1, hi = cap;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		if (is_record(mid))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	u32 seq = lo - 1;
+	puts_serial("recorder: boot ");
+	putu_serial(boot);
+	puts_serial(" next ");
+	putu_serial(seq);
+	putc_serial('\n');
+
+	pic_init(0xfe);     /* only IRQ 0 */
+	pit_init();
+	u32 done = 0;
+	for (;;) {
+		__asm__ volatile("sti; hlt; cli");
+		u32 t = ticks / 10;
+		if (t == done || seq + 1 >= cap)
+			continue;
+		done = t;
+		clear();
+		n = 0;
+		put_str(&n, "HAVMREC seq=");
+		put_u(&n, seq);
+		put_str(&n, " boot=");
+		put_u(&n, boot);
+		put_str(&n, "\n");
+		if (!write_flush(seq + 1)) {
+			puts_serial("nack ");
+			putu_serial(seq);
+			putc_serial('\n');
+			continue;   /* retried at the next tick */
+		}
+		puts_serial("ack ");
+		putu_serial(seq);
+		putc_serial(' ');
+		putu_serial(boot);
+		putc_serial(' ');
+		putu_serial(t);
+		putc_serial('\n');
+		seq++;
+	}
+}
