@@ -153,7 +153,7 @@ int vhd_compact(const char *path, const struct vhd_tool_opts *o, struct vhd_tool
 		struct havm_err *err)
 {
 	static const struct vhd_tool_opts none;
-	struct vhd_tool_stats local;
+	struct vhd_tool_stats local = { .bytes_in = 0 };
 	o = o ? o : &none;
 	st = st ? st : &local;
 	memset(st, 0, sizeof(*st));

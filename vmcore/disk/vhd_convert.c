@@ -109,7 +109,7 @@ int vhd_convert(const char *src, const char *dst, enum vhd_out_type type, const 
 		struct vhd_tool_stats *st, struct havm_err *err)
 {
 	static const struct vhd_tool_opts none;
-	struct vhd_tool_stats local;
+	struct vhd_tool_stats local = { .bytes_in = 0 };
 	if (!o)
 		o = &none;
 	if (!st)

@@ -232,7 +232,7 @@ int vhd_parent_open(struct vhd_image *img, struct vhd_chain *chain, struct havm_
 				found = i;
 				break;
 			}
-			rc = havm_err_set(&e, HAVM_E_FORMAT, -EINVAL,
+			(void)havm_err_set(&e, HAVM_E_FORMAT, -EINVAL,
 					  "%s: header parent unique id does not match the footer unique id of parent %s",
 					  img->name, cand[i]);
 			(void)blk_close(parent);

@@ -243,8 +243,8 @@ static int preflight(const char *child_path, struct blk_dev **child, char **pare
 		rc = havm_err_set(err, HAVM_E_STATE, -EBUSY,
 				  "%s: parent %s has saved state 1 (a VM saved with it); resume it first", child_path,
 				  c->vhd.parent_path);
-	else if (!(*parent_path = strdup(c->vhd.parent_path)))
-		rc = -ENOMEM;
+	else if (!c->vhd.parent_path || !(*parent_path = strdup(c->vhd.parent_path)))
+		rc = havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "%s: out of memory", child_path);
 	if (rc < 0) {
 		(void)blk_close(c);
 		return rc;
@@ -257,7 +257,7 @@ static int find_related(const char *child_path, const char *parent_path, struct 
 			const struct vhd_tool_opts *o, struct related *r, struct havm_err *err)
 {
 	struct stat cs, ps;
-	if (stat(child_path, &cs) < 0 || stat(parent_path, &ps) < 0)
+	if (!parent_path || stat(child_path, &cs) < 0 || stat(parent_path, &ps) < 0)
 		return havm_err_set(err, HAVM_E_IO, -errno, "%s: stat: %s", child_path, strerror(errno));
 	char d1[PATH_MAX], d2[PATH_MAX];
 	dir_of(child_path, d1, sizeof(d1));
@@ -280,8 +280,8 @@ int vhd_merge(const char *child_path, const struct vhd_tool_opts *o, struct vhd_
 	      struct havm_err *err)
 {
 	static const struct vhd_tool_opts none;
-	struct vhd_tool_stats local;
-	struct havm_err scratch;
+	struct vhd_tool_stats local = { .bytes_in = 0 };
+	struct havm_err scratch = { .code = 0 };
 	o = o ? o : &none;
 	st = st ? st : &local;
 	err = err ? err : &scratch;
@@ -296,7 +296,7 @@ int vhd_merge(const char *child_path, const struct vhd_tool_opts *o, struct vhd_
 	st->bytes_in = c->vhd.file_size;
 	st->final_size = c->size;
 	rc = find_related(child_path, ppath, c, o, &r, err);
-	if (rc == 0)
+	if (rc == 0 && ppath)
 		rc = blk_open(ppath, BLK_O_RDWR, &p, err);
 	for (int i = 0; i < r.ngrand && rc == 0; i++)
 		rc = reparent(r.grand[i], ppath, p, 1, err); /* every locator fits? */

@@ -157,14 +157,14 @@ int vhd_resize(const char *path, uint64_t size, const struct vhd_tool_opts *o, s
 	       struct havm_err *err)
 {
 	static const struct vhd_tool_opts none;
-	struct vhd_tool_stats local;
-	struct havm_err scratch;
+	struct vhd_tool_stats local = { .bytes_in = 0 };
+	struct havm_err scratch = { .code = 0 };
 	o = o ? o : &none;
 	st = st ? st : &local;
 	err = err ? err : &scratch;
 	havm_err_clear(err);
 	memset(st, 0, sizeof(*st));
-	uint64_t final;
+	uint64_t final = 0;
 	int rc = new_size(size, o->size_policy, &final, err);
 	if (rc < 0)
 		return rc;
