@@ -80,7 +80,7 @@ static int add_disk(struct vm *vm, unsigned i, struct vsv_machine_desc *d, struc
 	struct vhd_image *img = blk_vhd(disk);
 	if (img)
 		memcpy(uuid, vhd_image_footer(img)->uuid, 16);
-	uint64_t gen;
+	uint64_t gen = 0;
 	rc = vm_disk_generation(blk_name(disk), &gen, err);
 	if (rc < 0)
 		return rc;
