@@ -43,7 +43,6 @@ struct tester {
 	bool our_unmapped;
 	uint64_t compared, skipped, excluded, mismatches, cases;
 	unsigned max_report;
-	uint32_t dump_before;
 	bool trace;          /* DIFFTEST_TRACE=1: print every step */
 };
 
@@ -251,8 +250,6 @@ static bool step(struct tester *t, const struct gen_insn *g, uint32_t at, uint64
 {
 	struct regs pre, ur, or_;
 	our_get(t, &pre);
-	if (getenv("DIFFTEST_DUMP"))
-		memcpy(&t->dump_before, t->ram + strtoul(getenv("DIFFTEST_DUMP"), NULL, 0), 4);
 	if (t->trace) {   /* check the sides are in sync before the step */
 		const uint8_t *all = t->ucram;
 		for (uint32_t i = 0; i < MEM_SIZE; i++)
@@ -363,11 +360,6 @@ static bool step(struct tester *t, const struct gen_insn *g, uint32_t at, uint64
 				printf(" %02x", g->bytes[i]);
 			printf("\n");
 			print_regs("before", &pre);
-			if (getenv("DIFFTEST_DUMP")) {
-				uint32_t a = (uint32_t)strtoul(getenv("DIFFTEST_DUMP"), NULL, 0), v;
-				memcpy(&v, t->ucram + a, 4);
-				printf("#   dump %08x: unicorn %08x ours %08x (before: %08x)\n", a, v, *(uint32_t *)(t->ram + a), t->dump_before);
-			}
 			print_regs("unicorn", &ur);
 			print_regs("ours", &or_);
 		}

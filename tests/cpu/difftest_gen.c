@@ -22,8 +22,8 @@ struct op_row {
 
 static const struct op_row rows[] = {
 	/* ALU families */
-#define ALU(b) { b, M_ANY, I_0, 0, 3 }, { b + 1, M_ANY, I_0, 0, 3 }, { b + 2, M_ANY, I_0, 0, 3 }, \
-	{ b + 3, M_ANY, I_0, 0, 3 }, { b + 4, M_NONE, I_B, 0, 3 }, { b + 5, M_NONE, I_Z, 0, 3 }
+#define ALU(b) { (b), M_ANY, I_0, 0, 3 }, { (b) + 1, M_ANY, I_0, 0, 3 }, { (b) + 2, M_ANY, I_0, 0, 3 }, \
+	{ (b) + 3, M_ANY, I_0, 0, 3 }, { (b) + 4, M_NONE, I_B, 0, 3 }, { (b) + 5, M_NONE, I_Z, 0, 3 }
 	ALU(0x00), ALU(0x08), ALU(0x10), ALU(0x18), ALU(0x20), ALU(0x28), ALU(0x30), ALU(0x38),
 #undef ALU
 	{ 0x06, M_NONE, I_0, 0, 3 }, { 0x0e, M_NONE, I_0, 0, 3 }, { 0x16, M_NONE, I_0, 0, 3 },

@@ -122,16 +122,13 @@ uint32_t shiftd_op(struct cpu *c, bool left, uint32_t dst, uint32_t src, unsigne
 		}
 	} else {
 		/* 16-bit: the operand is dst:src:dst (48 bits) like QEMU */
-		uint64_t x = left ? ((uint64_t)dst << 32) | ((uint64_t)src << 16) | dst
-				  : ((uint64_t)dst << 32) | ((uint64_t)src << 16) | dst;
+		uint64_t x = ((uint64_t)dst << 32) | ((uint64_t)src << 16) | dst;
 		if (left) {
-			uint64_t y = x << count;
-			r = (uint32_t)(y >> 32) & m;
+			r = (uint32_t)((x << count) >> 32) & m;
 			cf = (uint32_t)((x << (count - 1)) >> 47) & 1;
 		} else {
-			uint64_t y = (((uint64_t)dst) | ((uint64_t)src << 16) | ((uint64_t)dst << 32)) >> count;
-			r = (uint32_t)y & m;
-			cf = (uint32_t)((((uint64_t)dst) | ((uint64_t)src << 16) | ((uint64_t)dst << 32)) >> (count - 1)) & 1;
+			r = (uint32_t)(x >> count) & m;
+			cf = (uint32_t)(x >> (count - 1)) & 1;
 		}
 	}
 	uint32_t f = szp_flags(r, size) | (cf ? F_CF : 0) | (((r ^ dst) & msb) ? F_OF : 0);

@@ -88,8 +88,7 @@ bool flags_cond(struct cpu *c, unsigned cc)
 	} else if (c->lf_op == LF_LOGIC) {
 		int32_t v = sext(c->lf_r, c->lf_size);
 		switch (cc >> 1) {
-		case 0: r = false; goto out;
-		case 1: r = false; goto out;
+		case 0: case 1: r = false; goto out;   /* OF = CF = 0 */
 		case 2: case 3: r = v == 0; goto out;
 		case 4: case 6: r = v < 0; goto out;
 		case 7: r = v <= 0; goto out;
