@@ -13,7 +13,7 @@ cp "$HAVM_BIN/havm" "$HAVM_BIN/vhd_testtool" "$scratch/"
 havm=$scratch/havm tool=$scratch/vhd_testtool
 cd "$scratch" || exit 1
 MAXN=3000
-view() { "$havm" vhd convert --type raw "$1" "$2" >/dev/null; }
+view() { rm -f "$2"; "$havm" vhd convert --type raw "$1" "$2" >/dev/null; }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 
 # A 8 MiB disk in 256 KiB blocks: data, zero blocks, a partial block.
