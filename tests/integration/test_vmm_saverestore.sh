@@ -246,6 +246,43 @@ check "migrate dirty guest: the target goes on sweeping" wait_for 60 sweep_at_le
 check_fails "migrate dirty guest: no page lost (the guest checks every page)" grep -q MISMATCH "$scratch/v.out" "$scratch/u.out"
 quit v
 
+# --- live migration over a socket to a waiting target ---------------------------------------
+start tw "$scratch/dirty.vmc" --incoming "$scratch/in.sock"
+wait_for 20 test -S "$scratch/in.sock"
+check "incoming: the target listens on a 0600 socket" test "$(stat -c %a "$scratch/in.sock" 2>/dev/null)" = 600
+start sw "$scratch/dirty.vmc"
+wait_for 30 sweep_at_least "$scratch/sw.out" 64
+r=$(ctl sw "{\"cmd\":\"migrate\",\"socket\":\"$scratch/in.sock\",\"max_passes\":4}")
+check_eq "socket migrate: ok" true "$(field ok "$r")"
+check "socket migrate: downtime reported" test -n "$(field downtime_ms "$r")"
+diag "socket migrate: $r"
+check_eq "socket migrate: source off (migrated)" migrated "$(field stop_reason "$(ctl sw '{"cmd":"status"}')")"
+src_sweep=$(last_sweep "$scratch/sw.out")
+quit sw
+check "socket migrate: the target goes on sweeping" wait_for 60 sweep_at_least "$scratch/tw.out" $((src_sweep + 128))
+check_fails "socket migrate: no page lost" grep -q MISMATCH "$scratch/tw.out"
+check_eq "socket migrate: target status restored" true "$(field restored "$(ctl tw '{"cmd":"status"}')")"
+quit tw
+
+start t8 "$scratch/ticker8.vmc" --incoming "$scratch/in8.sock"
+wait_for 20 test -S "$scratch/in8.sock"
+start s8 "$scratch/ticker.vmc"
+wait_for 30 tick_at_least "$scratch/s8.out" 2
+r=$(ctl s8 "{\"cmd\":\"migrate\",\"socket\":\"$scratch/in8.sock\"}")
+check_eq "socket migrate to another machine config: refused, kind state" state "$(field kind "$r")"
+check "socket migrate refused: the source reports the target's reason" grep -q 'saved with 4194304 bytes of RAM, this machine has 8388608' <<<"$r"
+check_eq "socket migrate refused: the source runs on" running "$(field state "$(ctl s8 '{"cmd":"status"}')")"
+wait_for 10 gone "$pid_t8"
+wait "$pid_t8"
+check_eq "socket migrate refused: the target exits 2 (config)" 2 "$?"
+quit s8
+start s9 "$scratch/ticker.vmc"
+wait_for 30 tick_at_least "$scratch/s9.out" 1
+r=$(ctl s9 "{\"cmd\":\"migrate\",\"socket\":\"$scratch/nobody.sock\"}")
+check_eq "socket migrate with no target: error kind notfound" notfound "$(field kind "$r")"
+check_eq "socket migrate with no target: the guest runs on" running "$(field state "$(ctl s9 '{"cmd":"status"}')")"
+quit s9
+
 check_fails "no sanitizer report in any vmm log" grep -lE 'AddressSanitizer|LeakSanitizer|runtime error' "$scratch"/*.err
 
 done_testing

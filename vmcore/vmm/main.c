@@ -28,7 +28,7 @@ static char blackbox_path[512];
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET] [--restore FILE.vsv]\n"
+	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET] [--restore FILE.vsv | --incoming SOCKET]\n"
 		     "       vmm --version\n"
 		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
 		     "21 triple fault, 22 emulator error, 2-11 errors by kind (docs/conventions.md).\n");
@@ -62,13 +62,14 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The request's "path": a non-empty string. */
-static int req_path(json_object *req, const char *cmd, const char **path, struct havm_err *err)
+/* The request's @key ("path", "socket"): a non-empty string. */
+static int req_path(json_object *req, const char *cmd, const char *key, const char **path, struct havm_err *err)
 {
 	json_object *p;
-	if (!json_object_object_get_ex(req, "path", &p) || !json_object_is_type(p, json_type_string) ||
+	if (!json_object_object_get_ex(req, key, &p) || !json_object_is_type(p, json_type_string) ||
 	    !json_object_get_string(p)[0])
-		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: \"path\" (a non-empty string) is required", cmd);
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: \"%s\" (a non-empty string) is required", cmd,
+				    key);
 	*path = json_object_get_string(p);
 	return 0;
 }
@@ -100,7 +101,10 @@ static int save_cmd(struct vmm *v, const char *cmd, json_object *req, json_objec
 {
 	const char *path = NULL;
 	struct vm_save_report r;
-	int rc = req_path(req, cmd, &path, err);
+	json_object *so;
+	/* migrate takes "path" (a file) or "socket" (a target vmm --incoming). */
+	bool sock = !strcmp(cmd, "migrate") && json_object_object_get_ex(req, "socket", &so);
+	int rc = req_path(req, cmd, sock ? "socket" : "path", &path, err);
 	if (rc < 0)
 		return rc;
 	if (!strcmp(cmd, "migrate")) {
@@ -111,7 +115,7 @@ static int save_cmd(struct vmm *v, const char *cmd, json_object *req, json_objec
 		    (rc = req_u64(req, cmd, "converge_pages", &o.converge_pages, err)) < 0)
 			return rc;
 		o.max_passes = passes > 1000 ? 1000 : (unsigned)passes;
-		rc = vm_migrate(&v->vm, path, &o, &r, err);
+		rc = sock ? vm_migrate_socket(&v->vm, path, &o, &r, err) : vm_migrate(&v->vm, path, &o, &r, err);
 	} else {
 		rc = vm_save(&v->vm, path, !strcmp(cmd, "save"), &r, err);
 	}
@@ -177,7 +181,8 @@ static int32_t on_term(int32_t sig, void *data)
 	return 0;
 }
 
-static int run(const char *config, const char *control_path, const char *restore, uint64_t t0)
+static int run(const char *config, const char *control_path, const char *restore, const char *incoming,
+	       uint64_t t0)
 {
 	struct havm_err err;
 	struct vmc_config *cfg = NULL;
@@ -202,8 +207,9 @@ static int run(const char *config, const char *control_path, const char *restore
 		status = havm_err_exit_code(HAVM_E_INTERNAL);
 		goto out_loop;
 	}
-	int crc = restore ? vm_create_restored(&v.vm, cfg, &cpu_interp_ops, v.loop, restore, t0, &err)
-			  : vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err);
+	int crc = restore    ? vm_create_restored(&v.vm, cfg, &cpu_interp_ops, v.loop, restore, t0, &err)
+		  : incoming ? vm_create_incoming(&v.vm, cfg, &cpu_interp_ops, v.loop, incoming, &err)
+			     : vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err);
 	if (crc < 0) {
 		hlog(LOG_ERR, "%s", err.msg);
 		status = havm_err_exit_code(err.kind);
@@ -256,24 +262,26 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	uint64_t t0 = mono_ns();
-	const char *config = NULL, *control_path = NULL, *restore = NULL;
+	const char *config = NULL, *control_path = NULL, *restore = NULL, *incoming = NULL;
 	bool bad = argc < 3 || strcmp(argv[1], "run") != 0;
 	for (int i = 2; i < argc && !bad; i++) {
 		if (!strcmp(argv[i], "--control") && i + 1 < argc)
 			control_path = argv[++i];
 		else if (!strcmp(argv[i], "--restore") && i + 1 < argc)
 			restore = argv[++i];
+		else if (!strcmp(argv[i], "--incoming") && i + 1 < argc)
+			incoming = argv[++i];
 		else if (argv[i][0] != '-' && !config)
 			config = argv[i];
 		else
 			bad = true;
 	}
-	if (bad || !config) {
+	if (bad || !config || (restore && incoming)) {
 		usage(stderr);
 		return havm_err_exit_code(HAVM_E_CONFIG);
 	}
 	havm_log_init("vmm", HAVM_LOG_STDERR | HAVM_LOG_BLACKBOX, LOG_INFO);
-	int status = run(config, control_path, restore, t0);
+	int status = run(config, control_path, restore, incoming, t0);
 	havm_log_fini();
 	return status;
 }

@@ -1,6 +1,7 @@
 # vmcore/vmm — the vmm program's VM object and vCPU loop (main.c is named
 # by vmcore/module.mk).
-VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c vmcore/vmm/vm_snapshot.c vmcore/vmm/vm_save.c
+VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c vmcore/vmm/vm_snapshot.c vmcore/vmm/vm_save.c \
+	vmcore/vmm/vm_stream.c
 vmm_LDLIBS := -lpthread
 
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \

@@ -179,8 +179,9 @@ void *vm_vcpu_main(void *arg)
 			pthread_mutex_lock(&vm->lock);
 			vm->restore_first_ns = vm_mono_ns() - vm->restore_t0;
 			pthread_mutex_unlock(&vm->lock);
-			hlog(LOG_NOTICE, "vm %s: restore: first guest instruction %.3f ms after vmm run --restore started",
-			     vm->cfg->name, (double)vm->restore_first_ns / 1e6);
+			hlog(LOG_NOTICE, "vm %s: restore: first guest instruction %.3f ms after %s", vm->cfg->name,
+			     (double)vm->restore_first_ns / 1e6,
+			     vm->restore_stream ? "the migration stream ended" : "vmm run --restore started");
 		}
 		enum cpu_exit_reason why = m->cpu_ops->run(m->cpu, budget, &err);
 		pthread_mutex_lock(&m->lock);

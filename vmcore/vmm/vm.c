@@ -197,6 +197,20 @@ int vm_create_restored(struct vm *vm, struct vmc_config *cfg, const struct cpu_o
 	return rc;
 }
 
+int vm_create_incoming(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+		       qb_loop_t *loop, const char *sock, struct havm_err *err)
+{
+	int rc = build(vm, cfg, ops, loop, err);
+	if (rc < 0)
+		return rc;
+	rc = vm_receive_and_restore(vm, sock, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s", cfg->name);
+		unbuild(vm);
+	}
+	return rc;
+}
+
 int vm_start(struct vm *vm, struct havm_err *err)
 {
 	vm->state = VM_RUNNING;

@@ -64,6 +64,7 @@ struct vm {
 	uint64_t restore_t0;         /* `vmm run --restore` started */
 	uint64_t restore_first_ns;   /* first guest instruction after restore, from t0 */
 	bool restore_reported;
+	bool restore_stream;         /* restored from a migration stream: t0 is its end */
 };
 
 /* A save, checkpoint or migration, as reported on the control socket. */
@@ -125,6 +126,20 @@ int vm_save(struct vm *vm, const char *path, bool stop, struct vm_save_report *r
  * stop_reason "migrated". @opts may be NULL. */
 int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *opts,
 	       struct vm_save_report *rep, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* The same, streamed to the unix socket @sock where a target vmm waits
+ * (`vmm run CONFIG --incoming SOCK`). The target validates and restores
+ * the state and answers; only on its "ok" does the source stop
+ * (migrated). If it refuses, the source resumes and reports its error. */
+int vm_migrate_socket(struct vm *vm, const char *sock, const struct vm_migrate_opts *opts,
+		      struct vm_save_report *rep, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* As vm_create_restored, with the state received on the unix socket
+ * @sock from a source's migrate: listens (mode 0600), takes one
+ * connection, reads the stream to its end, restores (every checksum
+ * checked), and answers the source "ok" or the error. */
+int vm_create_incoming(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+		       qb_loop_t *loop, const char *sock, struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Adds state, counters and the stop report to @reply. */
 void vm_status(struct vm *vm, json_object *reply);

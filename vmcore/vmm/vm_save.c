@@ -12,12 +12,15 @@
  * the disk no longer has, so the copy restarts as one stop-and-copy save. */
 #define LOG_TAG HAVM_TAG_MAIN
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "vmcore/vmm/vm_int.h"
 #include "vmcore/vmm/vm_snapshot.h"
+#include "vmcore/vmm/vm_stream.h"
 
 #define DEF_MAX_PASSES 8
 #define DEF_CONVERGE_PAGES 256
@@ -117,8 +120,18 @@ static bool same_disks(const struct vsv_machine_desc *a, const struct vsv_machin
 	       memcmp(a->disks, b->disks, sizeof(a->disks[0]) * a->disk_count) == 0;
 }
 
-int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *opts,
-	       struct vm_save_report *rep, struct havm_err *err)
+/* The writer for @path, or for the stream @fd when >= 0. */
+static int open_dest(const char *path, int fd, const struct vsv_machine_desc *d, struct vsv_writer **w,
+		     struct havm_err *err)
+{
+	if (fd < 0)
+		return vsv_writer_open(path, d, w, err);
+	return vsv_writer_open_sink(vm_stream_write, (void *)(intptr_t)fd, path, d, w, err);
+}
+
+/* Live pre-copy to a file (@fd < 0) or a stream; @path names it. */
+static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migrate_opts *opts,
+		   struct vm_save_report *rep, struct havm_err *err)
 {
 	memset(rep, 0, sizeof(*rep));
 	unsigned max_passes = opts && opts->max_passes ? opts->max_passes : DEF_MAX_PASSES;
@@ -145,7 +158,7 @@ int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *op
 			havm_err_set(err, HAVM_E_INTERNAL, rc, "dirty log failed");
 	}
 	if (rc >= 0)
-		rc = vsv_writer_open(path, &d0, &w, err);
+		rc = open_dest(path, fd, &d0, &w, err);
 	if (was_running > 0)
 		vm_unpark(vm);
 	if (rc < 0)
@@ -188,6 +201,12 @@ int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *op
 	rc = vm_machine_desc(vm, &d1, err);
 	if (rc < 0)
 		goto fail_parked;
+	if (!same_disks(&d0, &d1) && fd >= 0) {
+		/* A stream cannot be rewound to a new header. */
+		rc = havm_err_set(err, HAVM_E_STATE, -ESTALE,
+				  "a disk was written during pre-copy; the stream cannot be restarted, retry");
+		goto fail_parked;
+	}
 	if (!same_disks(&d0, &d1)) {
 		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
 		     vm->cfg->name);
@@ -207,6 +226,9 @@ int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *op
 	rep->passes++;
 	rep->pages += (uint64_t)pages;
 	rc = commit(&w, rep, err);
+	/* The guest may only run on at one place: wait for the target's word. */
+	if (rc == 0 && fd >= 0)
+		rc = vm_stream_finish(fd, err);
 	if (rc < 0)
 		goto fail_parked;
 	uint64_t t1 = vm_mono_ns();
@@ -228,7 +250,27 @@ fail_parked:
 fail_running:
 	vsv_writer_abort(w);
 	free(bm);
-	havm_err_prefix(err, "vm %s: migrate to %s failed (the guest runs on; the previous file is intact)",
-			vm->cfg->name, path);
+	havm_err_prefix(err, "vm %s: migrate to %s failed (the guest runs on%s)", vm->cfg->name, path,
+			fd < 0 ? "; the previous file is intact" : "");
+	return rc;
+}
+
+int vm_migrate(struct vm *vm, const char *path, const struct vm_migrate_opts *opts,
+	       struct vm_save_report *rep, struct havm_err *err)
+{
+	return migrate(vm, path, -1, opts, rep, err);
+}
+
+int vm_migrate_socket(struct vm *vm, const char *sock, const struct vm_migrate_opts *opts,
+		      struct vm_save_report *rep, struct havm_err *err)
+{
+	int fd;
+	int rc = vm_stream_connect(sock, &fd, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s: migrate", vm->cfg->name);
+		return rc;
+	}
+	rc = migrate(vm, sock, fd, opts, rep, err);
+	close(fd);
 	return rc;
 }

@@ -220,7 +220,8 @@ static int load_devices(struct vm *vm, struct vsv_reader *r, struct havm_err *er
 	return rc;
 }
 
-int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err)
+/* Opens the state from a file (@buf NULL) or from @len bytes at @buf. */
+static int restore(struct vm *vm, const char *label, const void *buf, size_t len, struct havm_err *err)
 {
 	struct machine *m = &vm->m;
 	struct vsv_machine_desc want;
@@ -229,7 +230,7 @@ int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err)
 	if (rc < 0)
 		return rc;
 	struct vsv_reader *r = NULL;
-	rc = vsv_reader_open(path, &want, &r, err);
+	rc = buf ? vsv_reader_open_mem(buf, len, label, &want, &r, err) : vsv_reader_open(label, &want, &r, err);
 	if (rc < 0) {
 		havm_err_prefix(err, "restore refused");
 		return rc;
@@ -240,19 +241,30 @@ int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err)
 	if (rc == 0)
 		rc = vsv_cpu_load(r, 0, &cs, err);
 	if (rc == 0 && m->cpu_ops->set_state(m->cpu, &cs) < 0)
-		rc = havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "%s: cpu %s refused the saved CPU state", path,
+		rc = havm_err_set(err, HAVM_E_FORMAT, -EINVAL, "%s: cpu %s refused the saved CPU state", label,
 				  m->cpu_ops->name);
 	if (rc == 0)
 		rc = load_devices(vm, r, err);
 	uint64_t t_dev = vm_mono_ns();
+	/* A file is mapped lazily; a received stream is read (and checked). */
 	if (rc == 0)
-		rc = vsv_ram_load(r, m->ram, m->ram_size, VSV_RAM_MAP, err);
+		rc = vsv_ram_load(r, m->ram, m->ram_size, buf ? VSV_RAM_ZEROED : VSV_RAM_MAP, err);
 	uint64_t t_ram = vm_mono_ns();
 	vsv_reader_close(r);
 	if (rc < 0)
 		return rc;
-	hlog(LOG_NOTICE, "vm %s: restored from %s: open+validate %.3f ms, devices %.3f ms, RAM map %.3f ms",
-	     vm->cfg->name, path, (double)(t_open - t0) / 1e6, (double)(t_dev - t_open) / 1e6,
-	     (double)(t_ram - t_dev) / 1e6);
+	hlog(LOG_NOTICE, "vm %s: restored from %s: open+validate %.3f ms, devices %.3f ms, RAM %s %.3f ms",
+	     vm->cfg->name, label, (double)(t_open - t0) / 1e6, (double)(t_dev - t_open) / 1e6,
+	     buf ? "load" : "map", (double)(t_ram - t_dev) / 1e6);
 	return 0;
+}
+
+int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err)
+{
+	return restore(vm, path, NULL, 0, err);
+}
+
+int vm_restore_state_mem(struct vm *vm, const void *buf, size_t len, const char *label, struct havm_err *err)
+{
+	return restore(vm, label, buf, len, err);
 }
