@@ -18,7 +18,7 @@ INTEGRATION_TESTS += tests/integration/test_vhd_oracles.sh tests/integration/tes
 	tests/integration/test_vhd_mount.sh
 
 VHD_UNIT_TESTS := test_vhd_footer test_vhd_header test_vhd_chs test_vhd_bat test_vhd_locator \
-	test_vhd_open test_vhd_io test_vhd_create test_blk
+	test_vhd_open test_vhd_io test_vhd_create test_blk test_vhd_tools
 UNIT_TESTS += $(VHD_UNIT_TESTS)
 $(foreach t,$(VHD_UNIT_TESTS),$(eval $(t)_SRCS := tests/unit/disk/$(t).c)$(eval $(t)_LIBS := vmcore_disk common))
 
