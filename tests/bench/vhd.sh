@@ -20,7 +20,8 @@ dir=$(mktemp -d "$top/build/bench/vhd.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
 exec > >(tee "$top/build/bench/vhd.md")
-COUNT=${VHD_BENCH_COUNT:-4096} SIZE=256M FLUSH=64
+COUNT=${VHD_BENCH_COUNT:-4096} SIZE=256M FLUSH=64 RUNS=${VHD_BENCH_RUNS:-3}
+med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 STRIDE=$((2097152 + 36864))
 
 qemu_t() { # qemu-img bench args...: its own "Run completed in N seconds"
@@ -33,7 +34,7 @@ fresh() { rm -f img.vhd; cp --sparse=always "pristine-$1.vhd" img.vhd; }
 "$havm" vhd create --type fixed --sparse --size $SIZE pristine-fixed.vhd >/dev/null
 "$havm" vhd create --type dynamic --size $SIZE pristine-dynamic.vhd >/dev/null
 "$havm" vhd create --type dynamic --size $SIZE base.vhd >/dev/null
-qemu-img bench -q -f vpc -w -c 8192 -s 16384 -S 32768 -t writeback base.vhd # parent data: every other 16 KiB
+qemu-img bench -f vpc -w -c 8192 -s 16384 -S 32768 -t writeback base.vhd >/dev/null # parent data: every other 16 KiB
 "$havm" vhd create --parent base.vhd pristine-diff.vhd >/dev/null
 
 row() { # label ours qemu-none qemu-wb
@@ -43,20 +44,27 @@ row() { # label ours qemu-none qemu-wb
 
 echo "# VHD I/O: havm block layer vs qemu-img bench ($(nproc) CPUs, $(uname -r), $(date -u +%F), $(qemu-img --version | head -1))"
 echo
-echo "4 KiB x $COUNT requests, QD1, flush every $FLUSH and at the end (seconds; speedup = qemu / havm)."
+echo "4 KiB x $COUNT requests, QD1, flush every $FLUSH and at the end; median of $RUNS rounds (seconds; speedup = qemu / havm)."
 echo
 echo "| case | havm | qemu -t none | qemu -t writeback | vs none | vs writeback |"
 echo "|---|---|---|---|---|---|"
 for type in fixed dynamic diff; do
 	for pat in seq stride; do
 		step=4096; [[ $pat == stride ]] && step=$STRIDE
-		# havm
-		fresh $type; a1=$(ours_t -w -S $step -F $FLUSH img.vhd); a2=$(ours_t -w -S $step -F $FLUSH img.vhd)
-		a3=$(ours_t -S $step img.vhd)
-		fresh $type; b1=$(qemu_t -w -S $step -t none --flush-interval=$FLUSH img.vhd)
-		b2=$(qemu_t -w -S $step -t none --flush-interval=$FLUSH img.vhd); b3=$(qemu_t -S $step -t none img.vhd)
-		fresh $type; c1=$(qemu_t -w -S $step -t writeback --flush-interval=$FLUSH img.vhd)
-		c2=$(qemu_t -w -S $step -t writeback --flush-interval=$FLUSH img.vhd); c3=$(qemu_t -S $step -t writeback img.vhd)
+		# Median of RUNS rounds; each round: fresh image, first touch,
+		# rewrite, read, for each tool in turn.
+		A1=() A2=() A3=() B1=() B2=() B3=() C1=() C2=() C3=()
+		for ((r = 0; r < RUNS; r++)); do
+			fresh $type; A1+=("$(ours_t -w -S $step -F $FLUSH img.vhd)")
+			A2+=("$(ours_t -w -S $step -F $FLUSH img.vhd)"); A3+=("$(ours_t -S $step img.vhd)")
+			fresh $type; B1+=("$(qemu_t -w -S $step -t none --flush-interval=$FLUSH img.vhd)")
+			B2+=("$(qemu_t -w -S $step -t none --flush-interval=$FLUSH img.vhd)"); B3+=("$(qemu_t -S $step -t none img.vhd)")
+			fresh $type; C1+=("$(qemu_t -w -S $step -t writeback --flush-interval=$FLUSH img.vhd)")
+			C2+=("$(qemu_t -w -S $step -t writeback --flush-interval=$FLUSH img.vhd)"); C3+=("$(qemu_t -S $step -t writeback img.vhd)")
+		done
+		a1=$(med "${A1[@]}") a2=$(med "${A2[@]}") a3=$(med "${A3[@]}")
+		b1=$(med "${B1[@]}") b2=$(med "${B2[@]}") b3=$(med "${B3[@]}")
+		c1=$(med "${C1[@]}") c2=$(med "${C2[@]}") c3=$(med "${C3[@]}")
 		row "$type $pat write, first touch" "$a1" "$b1" "$c1"
 		row "$type $pat write, rewrite" "$a2" "$b2" "$c2"
 		row "$type $pat read" "$a3" "$b3" "$c3"
