@@ -143,6 +143,7 @@ ctl_pid=$!
 # A tight, bounded poll: kill as soon as the temporary file has data.
 for ((n = 0; n < 200000; n++)); do [[ -s $scratch/d.vsv.tmp ]] && break; done
 kill -9 "$pid_d"
+wait "$pid_d" 2>/dev/null
 diag "killed with $(stat -c %s "$scratch/d.vsv.tmp" 2>/dev/null || echo no) bytes in d.vsv.tmp"
 wait "$ctl_pid" 2>/dev/null
 wait_for 10 gone "$pid_d"
