@@ -5,3 +5,4 @@
 CLUSTER_TESTS += tests/cluster/test_bed.sh
 CLUSTER_TESTS += tests/cluster/test_havm_fencing.sh
 CLUSTER_TESTS += tests/cluster/test_agent_vm.sh
+CLUSTER_TESTS += tests/cluster/test_vm_ha.sh
