@@ -389,6 +389,7 @@ uint32_t cpu_cpuid_features(void);
 /* fpu.c */
 void exec_fpu(struct cpu *c, struct dec *d, uint8_t op);
 void fpu_reset(struct cpu *c);
+void fpu_wait(struct cpu *c);                  /* FWAIT: #NM, pending #MF */
 extern const bool fpu_implemented;
 
 #endif

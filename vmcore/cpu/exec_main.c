@@ -366,10 +366,7 @@ next:
 		exec_far_jmp_call(c, &d, sel, off, op == 0x9a);
 		return;
 	}
-	case 0x9b: /* FWAIT */
-		if ((c->s.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-			cpu_raise(c, EXC_NM, 0);
-		return;
+	case 0x9b: fpu_wait(c); return;   /* FWAIT */
 	case 0x9c:
 		v = flags_get(c) & ~(F_VM | F_RF);
 		push(c, d.o32 ? 4 : 2, v);

@@ -3,7 +3,7 @@ LIBRARIES += vmcore_cpu
 VMCORE_LIBS += vmcore_cpu
 vmcore_cpu_SRCS := $(addprefix vmcore/cpu/, interp.c decode.c flags.c mmu.c seg.c except.c \
     exec_main.c exec_0f.c exec_alu.c exec_string.c exec_control.c exec_system.c \
-    cpuid_msr.c fpu.c)
+    cpuid_msr.c fpu.c fpu_env.c fpu_host.c)
 
 # Differential tester against unicorn (tests/cpu/, docs/cpu.md "Conformance").
 # Built sanitised for `make check`/`make test-cpu` and optimised for `make fuzz-cpu`.
