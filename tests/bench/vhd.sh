@@ -79,16 +79,21 @@ with open("src.raw", "wb") as f:
         f.write(os.urandom(2 << 20) if i % 2 == 0 else bytes(2 << 20))
 EOF
 tm() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}'; }
+tmed() { # OUT command...: median of RUNS runs, OUT removed before each
+	local out=$1 r v=(); shift
+	for ((r = 0; r < RUNS; r++)); do rm -f "$out"; sync; v+=("$(tm "$@")"); done
+	med "${v[@]}"
+}
 sync
-h1=$(tm "$havm" vhd convert --type dynamic src.raw h.vhd)
-q1=$(tm qemu-img convert -O vpc src.raw q.vhd)
-w1=$(tm qemu-img convert -t writeback -O vpc src.raw qw.vhd)
-n1=$(tm qemu-img convert -t none -T none -O vpc src.raw qn.vhd)
-h2=$(tm "$havm" vhd convert --type raw h.vhd h.raw)
-q2=$(tm qemu-img convert -f vpc -O raw q.vhd q.raw)
-w2=$(tm qemu-img convert -t writeback -f vpc -O raw q.vhd qw.raw)
-n2=$(tm qemu-img convert -t none -T none -f vpc -O raw q.vhd qn.raw)
-echo "Conversion of a 512 MiB raw image, half zeros (seconds; file sizes: havm $(stat -c %s h.vhd), qemu $(stat -c %s q.vhd))."
+h1=$(tmed h.vhd "$havm" vhd convert --type dynamic src.raw h.vhd)
+q1=$(tmed q.vhd qemu-img convert -O vpc src.raw q.vhd)
+w1=$(tmed qw.vhd qemu-img convert -t writeback -O vpc src.raw qw.vhd)
+n1=$(tmed qn.vhd qemu-img convert -t none -T none -O vpc src.raw qn.vhd)
+h2=$(tmed h.raw "$havm" vhd convert --type raw h.vhd h.raw)
+q2=$(tmed q.raw qemu-img convert -f vpc -O raw q.vhd q.raw)
+w2=$(tmed qw.raw qemu-img convert -t writeback -f vpc -O raw q.vhd qw.raw)
+n2=$(tmed qn.raw qemu-img convert -t none -T none -f vpc -O raw q.vhd qn.raw)
+echo "Conversion of a 512 MiB raw image, half zeros; median of $RUNS runs, wall time including process start (seconds; file sizes: havm $(stat -c %s h.vhd), qemu $(stat -c %s q.vhd))."
 echo
 echo "| conversion | havm (flush at end) | qemu default (no flush) | qemu -t writeback | qemu -t none -T none |"
 echo "|---|---|---|---|---|"
