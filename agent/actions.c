@@ -2,10 +2,12 @@
  *
  * MSCS entry points map onto OCF actions as in the reference: validate-all =
  * Open, start = Online, monitor depth 0 = LooksAlive, depth 10 = IsAlive,
- * stop = Offline by the stop policy, then Offline by poweroff if that policy
- * cannot be carried out (save and shutdown are not in vmm yet), then
+ * stop = Offline by the stop policy (save: the state to the VM's .vsv, which
+ * the next start resumes), then Offline by poweroff if that policy cannot be
+ * carried out (a failed save; shutdown, which this build lacks), then
  * Terminate when the graceful phase fails or its share of the budget runs
- * out.
+ * out. migrate_to = live pre-copy into the shared .vsv on the source (the VM
+ * is then stopped there), migrate_from = Online from that file only.
  *
  * On a broken environment (ocf-rarun's rules): stop returns 0, a probe 7, a
  * recurring monitor 1, other actions the validation code. But a VM is never
@@ -60,10 +62,11 @@ enum ocf_rc agent_start(const struct agent_env *env)
 		return agent_fail(&e);
 	struct havm_deadline dl = agent_budget_total(env);
 	enum ocf_rc rc = OCF_SUCCESS;
-	if (havm_online(vm, &dl, &e) < 0)
+	enum havm_online_how how;
+	if (havm_online_ex(vm, 0, &dl, &how, &e) < 0)
 		rc = agent_fail(&e);
 	else
-		hlog(LOG_NOTICE, "vm %s: online", havm_vm_name(vm));
+		hlog(LOG_NOTICE, "vm %s: online (%s)", havm_vm_name(vm), havm_online_how_name(how));
 	havm_close(vm);
 	return rc;
 }
@@ -145,7 +148,14 @@ enum ocf_rc agent_monitor(const struct agent_env *env)
 	return rc;
 }
 
-static enum ocf_rc migrate(const struct agent_env *env, const char *peer_what, const char *peer)
+/* Assumed rate of the last pass to the shared state file, to turn the
+ * migrate_downtime budget into vmm's convergence bound (pages left for the
+ * stopped pass): 100 MiB/s = 25 pages per ms, kept conservative for shared
+ * storage; the measured downtime is logged and compared. */
+#define ASSUMED_PAGES_PER_MS 25u
+#define MIN_CONVERGE_PAGES 256u
+
+enum ocf_rc agent_migrate_to(const struct agent_env *env)
 {
 	if (env->param_err.kind != HAVM_OK)
 		return agent_fail(&env->param_err);
@@ -153,19 +163,55 @@ static enum ocf_rc migrate(const struct agent_env *env, const char *peer_what, c
 	struct havm_vm *vm = vm_for(env, &e);
 	if (!vm)
 		return agent_fail(&e);
-	havm_err_set(&e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-		     "vm %s: %s (%s %s) needs the vmm's live hand-off, which this build lacks",
-		     havm_vm_name(vm), env->action, peer_what, *peer ? peer : "unset");
+	struct havm_deadline dl = agent_budget_total(env);
+	uint64_t pages = (uint64_t)env->migrate_downtime_ms * ASSUMED_PAGES_PER_MS;
+	struct havm_migrate_opts o = {
+		.max_passes = env->migrate_passes,
+		.converge_pages = pages < MIN_CONVERGE_PAGES ? MIN_CONVERGE_PAGES : pages,
+	};
+	struct havm_migrate_report r;
+	enum ocf_rc rc = OCF_SUCCESS;
+	hlog(LOG_INFO, "vm %s: migrate_to %s", havm_vm_name(vm),
+	     *env->migrate_target ? env->migrate_target : "(target unset)");
+	if (havm_migrate_out(vm, &o, &dl, &r, &e) < 0) {
+		rc = agent_fail(&e);
+		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
+			rc = OCF_ERR_GENERIC;
+	} else {
+		hlog(r.downtime_ms > env->migrate_downtime_ms ? LOG_WARNING : LOG_NOTICE,
+		     "vm %s: migrated to %s: downtime %.1f ms (budget %u ms), %u passes%s, total %.1f ms",
+		     havm_vm_name(vm), *env->migrate_target ? env->migrate_target : "?",
+		     r.downtime_ms, env->migrate_downtime_ms, r.passes,
+		     r.converged ? "" : " (stop-and-copy fallback)", r.total_ms);
+	}
 	havm_close(vm);
-	return agent_fail(&e);
-}
-
-enum ocf_rc agent_migrate_to(const struct agent_env *env)
-{
-	return migrate(env, "target", env->migrate_target);
+	return rc;
 }
 
 enum ocf_rc agent_migrate_from(const struct agent_env *env)
 {
-	return migrate(env, "source", env->migrate_source);
+	if (env->param_err.kind != HAVM_OK)
+		return agent_fail(&env->param_err);
+	struct havm_err e;
+	struct havm_vm *vm = vm_for(env, &e);
+	if (!vm)
+		return agent_fail(&e);
+	struct havm_deadline dl = agent_budget_total(env);
+	enum havm_online_how how;
+	enum ocf_rc rc = OCF_SUCCESS;
+	/* Resume from the state the source wrote, never a cold boot: that
+	 * would silently lose the guest's memory. Failing instead lets
+	 * Pacemaker recover with stop and start, and start still resumes
+	 * from the file. Online returns once the vmm reports "running". */
+	if (havm_online_ex(vm, HAVM_ONLINE_RESTORE_ONLY, &dl, &how, &e) < 0) {
+		rc = agent_fail(&e);
+		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
+			rc = OCF_ERR_GENERIC;
+	} else {
+		hlog(LOG_NOTICE, "vm %s: migrate_from %s: %s", havm_vm_name(vm),
+		     *env->migrate_source ? env->migrate_source : "(source unset)",
+		     havm_online_how_name(how));
+	}
+	havm_close(vm);
+	return rc;
 }

@@ -78,6 +78,13 @@ void agent_env_load(struct agent_env *env, const char *action)
 		param_error(env, "parameter '%s' is '%s', expected save, shutdown or poweroff",
 			    "stop_policy", sp);
 		env->stop_policy = HAVM_STOP_SAVE;
+	} else if (env->stop_policy == HAVM_STOP_SHUTDOWN) {
+		/* Refused up front (validate-all, start: 6) rather than found out
+		 * at the first stop. stop itself still works: it falls back to
+		 * poweroff. */
+		param_error(env, "parameter '%s' is '%s': a graceful guest shutdown needs VM "
+			    "Additions, which this build lacks; use save or poweroff",
+			    "stop_policy", sp);
 	}
 	env->migrate_downtime_ms =
 		uint_param(env, "migrate_downtime", 1, 600000, AGENT_DEFAULT_MIGRATE_DOWNTIME_MS);

@@ -24,7 +24,7 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: VirtualServer {start|stop|monitor|validate-all|meta-data|usage}\n"
+	fprintf(out, "usage: VirtualServer {start|stop|monitor|migrate_to|migrate_from|validate-all|meta-data|usage}\n"
 		     "Parameters come from the environment (OCF_RESKEY_config=...); see meta-data.\n");
 }
 

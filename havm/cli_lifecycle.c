@@ -1,6 +1,7 @@
 /* havm — the lifecycle commands: havm open|online|looksalive|isalive|
- * offline|terminate|close CONFIG [options]; see lifecycle.h for what each
- * does. Output is one line of text, or one JSON object with --json. */
+ * offline|terminate|close|migrate-out CONFIG [options]; see lifecycle.h for
+ * what each does. Output is one line of text, or one JSON object with
+ * --json. */
 #define LOG_TAG HAVM_TAG_HAVM
 #include "havm/cli.h"
 #include "havm/lifecycle.h"
@@ -18,14 +19,18 @@ struct lc_opts {
 	struct havm_vm_params p;
 	uint64_t timeout_ms; /* 0 = the call's own default */
 	bool json;
+	bool restore_only;   /* online: resume from the saved state or fail */
 };
 
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out,
 		"usage: havm %s CONFIG [--store dir:/PATH] [--rundir DIR] [--stop-policy save|shutdown|poweroff]\n"
-		"                  [--timeout SECONDS] [--require-cluster] [--json]\n"
+		"                  [--timeout SECONDS] [--require-cluster] [--restore-only] [--json]\n"
 		"CONFIG is the VM's .vmc path, or its name in --store.\n"
+		"online resumes the VM from <vm>.vsv beside its .vmc when there is one;\n"
+		"--restore-only refuses to boot it afresh. migrate-out copies the running VM\n"
+		"live into <vm>.vsv and stops it here (another node then runs online).\n"
 		"looksalive/isalive exit 0 when the VM runs on this node and %d when it does not.\n",
 		cmd, havm_err_exit_code(HAVM_E_STATE));
 }
@@ -40,6 +45,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "require-cluster", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "restore-only", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -53,6 +59,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 		case 'r': o->p.rundir = optarg; break;
 		case 'c': o->p.require_cluster = true; break;
 		case 'j': o->json = true; break;
+		case 'R': o->restore_only = true; break;
 		case 'p':
 			if (havm_stop_policy_parse(optarg, &o->p.stop_policy) < 0) {
 				fprintf(stderr, "havm %s: --stop-policy '%s': expected save, shutdown or poweroff\n",
@@ -85,7 +92,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 /* Prints the outcome and returns the exit code. @st is NULL for commands
  * without a status. */
 static int report(const struct lc_opts *o, const char *cmd, const struct havm_vm *vm,
-		  const struct havm_err *e, const enum havm_vm_status *st)
+		  const struct havm_err *e, const enum havm_vm_status *st, const char *detail)
 {
 	int code = havm_err_exit_code(e->kind);
 	bool running = st && *st != HAVM_VM_STOPPED;
@@ -99,6 +106,8 @@ static int report(const struct lc_opts *o, const char *cmd, const struct havm_vm
 		json_object_object_add(j, "ok", json_object_new_boolean(e->kind == HAVM_OK));
 		if (st)
 			json_object_object_add(j, "status", json_object_new_string(havm_vm_status_name(*st)));
+		if (detail && e->kind == HAVM_OK)
+			json_object_object_add(j, "detail", json_object_new_string(detail));
 		if (e->kind != HAVM_OK) {
 			json_object_object_add(j, "error", json_object_new_string(havm_err_kind_name(e->kind)));
 			json_object_object_add(j, "message", json_object_new_string(e->msg));
@@ -110,7 +119,8 @@ static int report(const struct lc_opts *o, const char *cmd, const struct havm_vm
 	} else if (st) {
 		printf("vm %s: %s\n", havm_vm_name(vm), havm_vm_status_name(*st));
 	} else {
-		printf("vm %s: %s ok\n", havm_vm_name(vm), cmd);
+		printf("vm %s: %s ok%s%s%s\n", havm_vm_name(vm), cmd, detail ? " (" : "",
+		       detail ? detail : "", detail ? ")" : "");
 	}
 	return code;
 }
@@ -126,17 +136,23 @@ int havm_cli_lifecycle(int argc, char **argv)
 	havm_err_clear(&e);
 	struct havm_vm *vm = NULL;
 	if (havm_vm_new(&vm, &o.p, &e) < 0)
-		return report(&o, cmd, NULL, &e, NULL);
+		return report(&o, cmd, NULL, &e, NULL, NULL);
 	struct havm_deadline dl = { 0 }; /* each call has its own default */
 	if (o.timeout_ms)
 		dl = havm_deadline_in(o.timeout_ms);
 	enum havm_vm_status st = HAVM_VM_STOPPED;
 	const enum havm_vm_status *stp = NULL;
 	int r = 0; /* the outcome is in e, reported below */
+	char detail[160];
+	const char *det = NULL;
 	if (strcmp(cmd, "open") == 0) {
 		r = havm_open(vm, &e);
 	} else if (strcmp(cmd, "online") == 0) {
-		r = havm_online(vm, &dl, &e);
+		enum havm_online_how how;
+		r = havm_online_ex(vm, o.restore_only ? HAVM_ONLINE_RESTORE_ONLY : 0, &dl, &how, &e);
+		/* Booted afresh stays the plain "online ok" line. */
+		if (r == 0 && how == HAVM_ONLINE_RESTORED)
+			det = havm_online_how_name(how);
 	} else if (strcmp(cmd, "looksalive") == 0) {
 		r = havm_looksalive(vm, &st, &e);
 		stp = &st;
@@ -147,11 +163,19 @@ int havm_cli_lifecycle(int argc, char **argv)
 		r = havm_offline(vm, &dl, &e);
 	} else if (strcmp(cmd, "terminate") == 0) {
 		r = havm_terminate(vm, &dl, &e);
+	} else if (strcmp(cmd, "migrate-out") == 0) {
+		struct havm_migrate_report mr;
+		r = havm_migrate_out(vm, NULL, &dl, &mr, &e);
+		if (r == 0) {
+			snprintf(detail, sizeof(detail), "%u passes, downtime %.1f ms", mr.passes,
+				 mr.downtime_ms);
+			det = detail;
+		}
 	} else if (strcmp(cmd, "close") != 0) { /* close: only the handle */
 		havm_err_set(&e, HAVM_E_INTERNAL, -EINVAL, "no lifecycle command '%s'", cmd);
 	}
 	(void)r;
-	rc = report(&o, cmd, vm, &e, stp);
+	rc = report(&o, cmd, vm, &e, stp, det);
 	havm_close(vm);
 	return rc;
 }

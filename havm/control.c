@@ -19,16 +19,25 @@ int havm_vm_socket_path(const struct havm_vm *vm, char *buf, size_t len)
 int havm_vm_ctl(struct havm_vm *vm, const char *cmd, int timeout_ms, json_object **reply,
 		struct havm_err *e)
 {
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	int rc = havm_vm_ctl_req(vm, req, timeout_ms, reply, e);
+	json_object_put(req);
+	return rc;
+}
+
+int havm_vm_ctl_req(struct havm_vm *vm, json_object *req, int timeout_ms, json_object **reply,
+		    struct havm_err *e)
+{
 	*reply = NULL;
+	json_object *c = NULL;
+	const char *cmd = json_object_object_get_ex(req, "cmd", &c) ? json_object_get_string(c) : "?";
 	char path[PATH_MAX];
 	if (havm_vm_socket_path(vm, path, sizeof(path)) < 0)
 		return havm_err_set(e, HAVM_E_CONFIG, -ENAMETOOLONG, "vm %s: socket path too long",
 				    vm->name);
-	json_object *req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	json_object *rep = NULL;
 	int rc = ctl_call(path, req, timeout_ms, &rep, e);
-	json_object_put(req);
 	if (rc < 0) {
 		/* Any transport failure means "the vmm does not answer": never
 		 * "not found", which the agent would read as a missing install. */

@@ -19,8 +19,15 @@
  *
  * Every call returns 0 or a negative errno and fills @e (may be NULL).
  * The running vmm is reached through its control socket
- * (docs/control-protocol.md). Offline by save or shutdown returns
- * HAVM_E_UNSUPPORTED until vmm can do them: see havm_offline. */
+ * (docs/control-protocol.md). Offline by shutdown returns
+ * HAVM_E_UNSUPPORTED until vmm can ask a guest to shut down: see
+ * havm_offline.
+ *
+ * Saved state: every VM has one state file, its .vsv (havm_vm_state_path),
+ * next to its configuration on shared storage. Offline by save writes it,
+ * Online resumes from it and then sets it aside as <vm>.vsv.consumed, so a
+ * state is restored at most once; a state vmm refuses is set aside as
+ * <vm>.vsv.refused and the VM boots afresh. */
 #ifndef HAVM_HAVM_LIFECYCLE_H
 #define HAVM_HAVM_LIFECYCLE_H
 
@@ -100,10 +107,37 @@ int havm_open(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
  * HAVM_E_NOTFOUND (no vmm program); the vmm's own exit status as a kind when
  * it dies at once (e.g. HAVM_E_CONFIG), with the last line of its log
  * (<rundir>/<vm>/vmm.log); HAVM_E_TIMEOUT. A failed start leaves nothing
- * running and no runtime files. Always boots afresh for now: resuming a
- * saved state waits for the vmm's restore. */
+ * running and no runtime files.
+ *
+ * Saved state: when the VM's .vsv (havm_vm_state_path) exists, the vmm is
+ * started with --restore and the guest continues where it was saved; once
+ * it runs the file is renamed <vm>.vsv.consumed (fsync'ed), so a stale state
+ * is never restored over a disk that has moved on. When vmm refuses the
+ * file before the guest runs (exit status 2 another machine or disk, 3
+ * damaged, 9 a disk that moved on since the save, 11 a newer version), a
+ * WARNING is logged, the file is renamed <vm>.vsv.refused for the admin and
+ * the VM boots afresh: a refused state never fails the start. */
 int havm_online(struct havm_vm *vm, const struct havm_deadline *dl,
 		struct havm_err *e) HAVM_MUST_CHECK;
+
+/* How an Online ended. */
+enum havm_online_how {
+	HAVM_ONLINE_ALREADY = 0, /* it already ran here: nothing done */
+	HAVM_ONLINE_BOOTED,      /* booted afresh (no state, or it was refused) */
+	HAVM_ONLINE_RESTORED,    /* resumed from the saved state */
+};
+const char *havm_online_how_name(enum havm_online_how how);
+
+enum havm_online_flags {
+	/* Resume from the saved state or fail: no cold boot (migrate_from).
+	 * No state file is HAVM_E_STATE; a refused one is the vmm's error
+	 * (the file is still set aside). */
+	HAVM_ONLINE_RESTORE_ONLY = 1u << 0,
+};
+
+/* Online with @flags; *@how (may be NULL) says what was done. */
+int havm_online_ex(struct havm_vm *vm, unsigned flags, const struct havm_deadline *dl,
+		   enum havm_online_how *how, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* LooksAlive: from the runtime lock and the pidfile alone (no socket, no
  * config): RUNNING when a live vmm holds this VM, TRANSITION when the lock
@@ -123,9 +157,14 @@ int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st,
  * once (after removing a crashed vmm's stale files) when the VM is not
  * running. poweroff: the vmm's "poweroff" then "quit" requests, then waits
  * until the process is gone and its lock released (HAVM_E_TIMEOUT if not).
- * STUB: save returns HAVM_E_UNSUPPORTED until the control protocol has a
- * save request; shutdown until a guest shutdown request exists (VM
- * Additions). Callers fall back to poweroff, then havm_terminate. */
+ * save: the vmm's "save" request with the VM's state path
+ * (havm_vm_state_path; vmm writes it atomically: tmp, fsync, rename), then
+ * "quit" and the same wait. A save that fails leaves the previous file
+ * intact and the guest running: the error is returned (callers fall back to
+ * poweroff). shutdown: HAVM_E_UNSUPPORTED, no guest shutdown request exists
+ * (VM Additions). Callers fall back to poweroff, then havm_terminate. The
+ * configuration need not be readable: the state path follows from the
+ * parameters. */
 int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl,
 		 struct havm_err *e) HAVM_MUST_CHECK;
 
@@ -137,6 +176,34 @@ int havm_offline(struct havm_vm *vm, const struct havm_deadline *dl,
  * progress) until @dl. */
 int havm_terminate(struct havm_vm *vm, const struct havm_deadline *dl,
 		   struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Live migration, push style through the shared state file: the running
+ * vmm's "migrate" request to the VM's state path (pre-copy: RAM copied while
+ * the guest runs, paused only for the last pass), then "quit"; the VM is
+ * then stopped here (stop reason "migrated") and another node resumes it
+ * with havm_online_ex(HAVM_ONLINE_RESTORE_ONLY). */
+struct havm_migrate_opts {
+	unsigned max_passes;     /* 0 = vmm's default (8) */
+	uint64_t converge_pages; /* 0 = vmm's default (256) */
+};
+struct havm_migrate_report {
+	uint64_t bytes;          /* the state file's size */
+	unsigned passes;
+	bool converged;          /* false: the stop-and-copy fallback was taken */
+	double total_ms, downtime_ms;
+};
+/* Errors: HAVM_E_STATE when the VM does not run here; the vmm's error (the
+ * guest then runs on, the previous state file is intact); HAVM_E_TIMEOUT.
+ * @opts and @rep may be NULL. */
+int havm_migrate_out(struct havm_vm *vm, const struct havm_migrate_opts *opts,
+		     const struct havm_deadline *dl, struct havm_migrate_report *rep,
+		     struct havm_err *e) HAVM_MUST_CHECK;
+
+/* The VM's saved-state file: <dir of the .vmc>/<vm>.vsv for a path, or
+ * <store dir>/<vm>.vsv for a dir: store. Needs no Open. -ENOTSUP for LUN
+ * stores (the state would go through store_replace; vmm cannot run from
+ * them yet), -ENAMETOOLONG. */
+int havm_vm_state_path(const struct havm_vm *vm, char *buf, size_t len) HAVM_MUST_CHECK;
 
 /* Finds the vmm program: $HAVM_VMM if set (it must be executable), else
  * "vmm" in $PATH. HAVM_E_NOTFOUND when there is none (the message says where

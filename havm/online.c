@@ -6,7 +6,10 @@
 #include "havm/quorum.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define POLL_MS 50
 /* How long a busy lock may take to settle when the caller gives no budget. */
@@ -38,11 +41,87 @@ static int lock_or_running(struct havm_vm *vm, struct havm_runtime *rt, bool *ru
 	}
 }
 
+/* vmm exit statuses that mean "this state file cannot be restored here"
+ * (docs/save-restore.md "What is checked on restore"): another machine or
+ * disk (config), damaged (format), a disk that moved on (state), a newer
+ * version (unsupported). */
+static bool state_refused(int status)
+{
+	return status == havm_err_exit_code(HAVM_E_CONFIG) ||
+	       status == havm_err_exit_code(HAVM_E_FORMAT) ||
+	       status == havm_err_exit_code(HAVM_E_STATE) ||
+	       status == havm_err_exit_code(HAVM_E_UNSUPPORTED);
+}
+
+/* Starts the vmm with the lock held: from the saved state when there is
+ * one, else (and when vmm refuses it, unless @flags forbid) afresh. */
+static int start_vmm(struct havm_vm *vm, struct havm_runtime *rt, unsigned flags,
+		     const struct havm_deadline *dl, enum havm_online_how *how, struct havm_err *e)
+{
+	char state[PATH_MAX];
+	bool have_state = false;
+	if (havm_vm_state_path(vm, state, sizeof(state)) == 0) {
+		if (access(state, F_OK) == 0)
+			have_state = true;
+		else if (errno != ENOENT)
+			hlog(LOG_WARNING, "vm %s: cannot look for its saved state %s: %s; booting afresh",
+			     vm->name, state, strerror(errno));
+	}
+	if (!have_state && (flags & HAVM_ONLINE_RESTORE_ONLY))
+		return havm_err_set(e, HAVM_E_STATE, -ENOENT,
+				    "vm %s: no saved state %s to resume from", vm->name, state);
+	if (have_state) {
+		int status;
+		int rc = havm_vm_spawn(vm, rt, state, dl, &status, e);
+		if (rc == 0) {
+			*how = HAVM_ONLINE_RESTORED;
+			struct havm_err ce;
+			/* Used once: the disks move on from here. */
+			if (havm_state_set_aside(vm, state, ".consumed", &ce) < 0)
+				hlog(LOG_WARNING, "%s (the guest runs; a later start without a "
+				     "new save will be refused by the disk check and boot afresh)",
+				     ce.msg);
+			hlog(LOG_NOTICE, "vm %s: resumed from %s (now %s.consumed)", vm->name, state,
+			     state);
+			return 0;
+		}
+		if (!state_refused(status))
+			return rc;
+		hlog(LOG_WARNING, "vm %s: saved state %s refused, setting it aside as %s.refused%s: %s",
+		     vm->name, state, state,
+		     flags & HAVM_ONLINE_RESTORE_ONLY ? "" : " and booting afresh", e->msg);
+		struct havm_err ae;
+		if (havm_state_set_aside(vm, state, ".refused", &ae) < 0) {
+			/* Booting with the file still there would retry it forever. */
+			havm_err_prefix(&ae, "the refused state cannot be set aside");
+			*e = ae;
+			return ae.code;
+		}
+		if (flags & HAVM_ONLINE_RESTORE_ONLY)
+			return rc;
+		havm_err_clear(e);
+	}
+	int rc = havm_vm_spawn(vm, rt, NULL, dl, NULL, e);
+	if (rc == 0)
+		*how = HAVM_ONLINE_BOOTED;
+	return rc;
+}
+
 int havm_online(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_err *e)
 {
+	return havm_online_ex(vm, 0, dl, NULL, e);
+}
+
+int havm_online_ex(struct havm_vm *vm, unsigned flags, const struct havm_deadline *dl,
+		   enum havm_online_how *how, struct havm_err *e)
+{
 	struct havm_err local;
+	enum havm_online_how how_local;
 	if (!e)
 		e = &local;
+	if (!how)
+		how = &how_local;
+	*how = HAVM_ONLINE_ALREADY;
 	havm_err_clear(e);
 	/* Already running here: success, whatever the configuration says now
 	 * (OCF: start of a started resource succeeds). */
@@ -78,7 +157,7 @@ int havm_online(struct havm_vm *vm, const struct havm_deadline *dl, struct havm_
 	rc = havm_runtime_recover(rt, HAVM_VMM_COMM, e);
 	if (rc >= 0) {
 		struct havm_deadline start_by = havm_deadline_or(dl, DEFAULT_START_MS);
-		rc = havm_vm_spawn(vm, rt, &start_by, e);
+		rc = start_vmm(vm, rt, flags, &start_by, how, e);
 	}
 	havm_runtime_close(rt); /* the vmm keeps its own copy of the lock */
 	return rc;

@@ -19,8 +19,8 @@
 #define LOG_LEAF "vmm.log"
 
 /* In the child: detach, wire fds 0-3, exec. Never returns. */
-static void exec_vmm(const char *vmm, const char *config, const char *sock, const char *log,
-		     int lock_fd)
+static void exec_vmm(const char *vmm, const char *config, const char *sock, const char *restore,
+		     const char *log, int lock_fd)
 {
 	setsid();
 	/* Move the lock out of the way of 0..3 first. */
@@ -38,7 +38,8 @@ static void exec_vmm(const char *vmm, const char *config, const char *sock, cons
 	if (chdir("/") < 0)
 		_exit(127);
 	char *const argv[] = { (char *)"vmm", (char *)"run", (char *)config, (char *)"--control",
-			       (char *)sock, NULL };
+			       (char *)sock, restore ? (char *)"--restore" : NULL, (char *)restore,
+			       NULL };
 	execv(vmm, argv);
 	dprintf(2, "havm: cannot execute %s: %s\n", vmm, strerror(errno));
 	_exit(127);
@@ -91,10 +92,12 @@ static int child_ended(struct havm_vm *vm, int status, const char *log, struct h
 			    vm->name, WIFSIGNALED(status) ? WTERMSIG(status) : 0, last[0] ? ": " : "", last);
 }
 
-int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_deadline *dl,
-		  struct havm_err *e)
+int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *restore,
+		  const struct havm_deadline *dl, int *exit_status, struct havm_err *e)
 {
 	char vmm[PATH_MAX], sock[PATH_MAX], log[PATH_MAX];
+	if (exit_status)
+		*exit_status = -1;
 	int rc = havm_vmm_path(vmm, sizeof(vmm), e);
 	if (rc < 0)
 		return rc;
@@ -105,7 +108,7 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm
 	if (pid < 0)
 		return havm_err_set(e, HAVM_E_INTERNAL, -errno, "vm %s: fork: %s", vm->name, strerror(errno));
 	if (pid == 0)
-		exec_vmm(vmm, vm->config_path, sock, log, havm_runtime_lock_fd(rt));
+		exec_vmm(vmm, vm->config_path, sock, restore, log, havm_runtime_lock_fd(rt));
 
 	struct havm_proc_id id;
 	if (havm_proc_id_of(pid, &id) < 0) { /* already gone: waitpid tells */
@@ -114,11 +117,13 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm
 	}
 	if ((rc = havm_runtime_write_pid(rt, &id, e)) < 0)
 		goto kill_it;
-	hlog(LOG_INFO, "vm %s: started %s (pid %d), waiting for its control socket", vm->name, vmm,
-	     (int)pid);
+	hlog(LOG_INFO, "vm %s: started %s (pid %d%s%s), waiting for its control socket", vm->name, vmm,
+	     (int)pid, restore ? ", restoring " : "", restore ? restore : "");
 	for (;;) {
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (exit_status && WIFEXITED(status))
+				*exit_status = WEXITSTATUS(status);
 			rc = child_ended(vm, status, log, e);
 			goto cleanup;
 		}

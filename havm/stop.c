@@ -5,6 +5,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 
@@ -40,9 +41,6 @@ int havm_vm_cleanup_stale(struct havm_vm *vm, struct havm_err *e)
 /* Budget of Offline when the caller gives none. */
 #define DEFAULT_OFFLINE_MS 30000
 
-static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
-		     const struct havm_deadline *dl, const char *after, struct havm_err *e);
-
 /* poweroff, then quit: the vmm stops the guest at once and exits. */
 static int poweroff(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
 		    const struct havm_deadline *dl, struct havm_err *e)
@@ -56,7 +54,42 @@ static int poweroff(struct havm_vm *vm, struct havm_runtime *rt, const struct ha
 	json_object_put(rep);
 	if (rc < 0 && e->kind != HAVM_E_IO) /* io: it quit before replying */
 		return rc;
-	return wait_gone(vm, rt, id, dl, "quit", e);
+	return havm_vm_wait_gone(vm, rt, id, dl, "quit", e);
+}
+
+/* save, then quit: vmm writes the state file atomically and leaves the
+ * guest off ("saved"); a failed save leaves the guest running and the
+ * previous file intact. */
+static int save(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		const struct havm_deadline *dl, struct havm_err *e)
+{
+	char path[PATH_MAX];
+	int rc = havm_vm_state_path(vm, path, sizeof(path));
+	if (rc < 0)
+		return havm_err_set(e, rc == -ENOTSUP ? HAVM_E_UNSUPPORTED : HAVM_E_CONFIG, rc,
+				    "vm %s: Offline (save): %s", vm->name,
+				    rc == -ENOTSUP ? "no state file in a LUN store until vmm runs "
+						     "from one"
+						   : "state path too long");
+	json_object *req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("save"));
+	json_object_object_add(req, "path", json_object_new_string(path));
+	json_object *rep = NULL;
+	rc = havm_vm_ctl_req(vm, req, havm_deadline_ctl_ms(dl), &rep, e);
+	json_object_put(req);
+	if (rc < 0)
+		return rc;
+	json_object *b = NULL, *t = NULL;
+	json_object_object_get_ex(rep, "bytes", &b);
+	json_object_object_get_ex(rep, "total_ms", &t);
+	hlog(LOG_NOTICE, "vm %s: state saved to %s (%lld bytes in %.1f ms)", vm->name, path,
+	     (long long)json_object_get_int64(b), json_object_get_double(t));
+	json_object_put(rep);
+	rc = havm_vm_ctl(vm, "quit", CTL_TIMEOUT_MS, &rep, e);
+	json_object_put(rep);
+	if (rc < 0 && e->kind != HAVM_E_IO) /* io: it quit before replying */
+		return rc;
+	return havm_vm_wait_gone(vm, rt, id, dl, "save and quit", e);
 }
 
 int havm_offline(struct havm_vm *vm, const struct havm_deadline *budget, struct havm_err *e)
@@ -84,10 +117,7 @@ int havm_offline(struct havm_vm *vm, const struct havm_deadline *budget, struct 
 			rc = poweroff(vm, rt, &id, &dl, e);
 			break;
 		case HAVM_STOP_SAVE:
-			rc = havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-					  "vm %s: Offline (save) needs the vmm's save request, which "
-					  "the control protocol does not have yet",
-					  vm->name);
+			rc = save(vm, rt, &id, &dl, e);
 			break;
 		case HAVM_STOP_SHUTDOWN:
 			rc = havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
@@ -105,9 +135,8 @@ int havm_offline(struct havm_vm *vm, const struct havm_deadline *budget, struct 
 	return havm_vm_cleanup_stale(vm, e);
 }
 
-/* Waits within @dl until @id is gone and nobody holds the lock. */
-static int wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
-		     const struct havm_deadline *dl, const char *after, struct havm_err *e)
+int havm_vm_wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		      const struct havm_deadline *dl, const char *after, struct havm_err *e)
 {
 	for (;;) {
 		bool alive = havm_proc_id_alive(id, NULL);
@@ -153,7 +182,7 @@ int havm_terminate(struct havm_vm *vm, const struct havm_deadline *budget, struc
 			rc = havm_err_set(e, HAVM_E_IO, -errno, "vm %s: kill pid %d: %s", vm->name,
 					  (int)id.pid, strerror(errno));
 		else
-			rc = wait_gone(vm, rt, &id, dl, "SIGKILL", e);
+			rc = havm_vm_wait_gone(vm, rt, &id, dl, "SIGKILL", e);
 	}
 	havm_runtime_close(rt);
 	if (rc < 0)

@@ -49,17 +49,38 @@ struct havm_deadline havm_deadline_or(const struct havm_deadline *dl, uint64_t m
 int havm_vm_socket_path(const struct havm_vm *vm, char *buf, size_t len) HAVM_MUST_CHECK;
 int havm_vm_ctl(struct havm_vm *vm, const char *cmd, int timeout_ms, json_object **reply,
 		struct havm_err *e) HAVM_MUST_CHECK;
+/* The same with a whole request object (e.g. {"cmd":"save","path":P}),
+ * borrowed for the call. */
+int havm_vm_ctl_req(struct havm_vm *vm, json_object *req, int timeout_ms, json_object **reply,
+		    struct havm_err *e) HAVM_MUST_CHECK;
 int havm_vm_ctl_state(struct havm_vm *vm, int timeout_ms, char *state, size_t len,
 		      struct havm_err *e) HAVM_MUST_CHECK;
 
 /* spawn.c: with the runtime lock held in @rt and the config opened, starts
- * `vmm run CONFIG --control <dir>/ctl.sock` detached (own session, stdin
- * /dev/null, output appended to <dir>/vmm.log, the lock as fd 3), records
- * it in the pidfile and waits within @dl until its status says "running".
- * On failure the vmm is killed and reaped and the runtime files removed;
- * the error names how it ended and the last line of its log. */
-int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_deadline *dl,
+ * `vmm run CONFIG --control <dir>/ctl.sock [--restore @restore]` detached
+ * (own session, stdin /dev/null, output appended to <dir>/vmm.log, the lock
+ * as fd 3), records it in the pidfile and waits within @dl until its status
+ * says "running". On failure the vmm is killed and reaped and the runtime
+ * files removed; the error names how it ended and the last line of its log,
+ * and *@exit_status (may be NULL) is the vmm's exit status when it exited
+ * by itself before it ran, else -1. */
+int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *restore,
+		  const struct havm_deadline *dl, int *exit_status,
 		  struct havm_err *e) HAVM_MUST_CHECK;
+
+/* state.c: renames the state file @path to @path + @suffix (replacing an
+ * older one) and makes the rename durable (fsync of the directory). */
+int havm_state_set_aside(struct havm_vm *vm, const char *path, const char *suffix,
+			 struct havm_err *e) HAVM_MUST_CHECK;
+
+/* The time left in @dl as a control request timeout (at least 1 ms, at most
+ * INT_MAX). */
+int havm_deadline_ctl_ms(const struct havm_deadline *dl);
+
+/* stop.c: waits within @dl until @id is gone and nobody holds the lock. */
+int havm_vm_wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
+		      const struct havm_deadline *dl, const char *after,
+		      struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Sleeps @ms milliseconds, or less when @dl is sooner; false when @dl has
  * passed. Keeps every wait loop bounded. */

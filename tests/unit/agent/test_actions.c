@@ -212,13 +212,41 @@ static void test_start_rules(void **state)
 	assert_int_equal(run("start"), OCF_ERR_INSTALLED);
 }
 
-static void test_migrate_is_unimplemented_and_validates_first(void **state)
+static void test_migrate_validates_first_and_needs_a_running_vm_or_a_state(void **state)
 {
 	(void)state;
-	assert_int_equal(run("migrate_to"), OCF_ERR_UNIMPLEMENTED);
-	assert_int_equal(run("migrate_from"), OCF_ERR_UNIMPLEMENTED);
+	/* Not running here: migrate_to fails (generic), nothing is written. */
+	assert_int_equal(run("migrate_to"), OCF_ERR_GENERIC);
+	char vsv[PATH_MAX];
+	snprintf(vsv, sizeof(vsv), "%s/web1.vsv", dir);
+	assert_int_equal(access(vsv, F_OK), -1);
+	/* No state to resume from: migrate_from fails (generic, not a missing
+	 * install that would ban the node) and never boots afresh. */
+	setenv("HAVM_VMM", "/bin/true", 1);
+	assert_int_equal(run("migrate_from"), OCF_ERR_GENERIC);
+	setenv("OCF_RESKEY_stop_policy", "shutdown", 1);
+	assert_int_equal(run("migrate_to"), OCF_ERR_CONFIGURED);
+	unsetenv("OCF_RESKEY_stop_policy");
 	unsetenv("OCF_RESKEY_config");
 	assert_int_equal(run("migrate_to"), OCF_ERR_CONFIGURED);
+	assert_int_equal(run("migrate_from"), OCF_ERR_CONFIGURED);
+}
+
+static void test_shutdown_policy_is_rejected_up_front_but_stop_still_stops(void **state)
+{
+	(void)state;
+	setenv("HAVM_VMM", "/bin/true", 1);
+	setenv("OCF_RESKEY_stop_policy", "shutdown", 1);
+	assert_int_equal(run("validate-all"), OCF_ERR_CONFIGURED);
+	setenv("OCF_CHECK_LEVEL", "0", 1);
+	assert_int_equal(run("validate-all"), OCF_ERR_CONFIGURED);
+	unsetenv("OCF_CHECK_LEVEL");
+	assert_int_equal(run("start"), OCF_ERR_CONFIGURED);
+	/* stop never fails over it: a fake vmm that answers nothing is
+	 * terminated after the graceful attempts fail. */
+	pid_t pid = fake_vmm_start(rundir, "web1", 0);
+	assert_int_equal(run("stop"), OCF_SUCCESS);
+	assert_int_equal(fake_vmm_reap(pid), 1);
 }
 
 int main(void)
@@ -232,7 +260,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_monitor_depth_10_asks_the_vmm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_all_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_is_unimplemented_and_validates_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_validates_first_and_needs_a_running_vm_or_a_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_policy_is_rejected_up_front_but_stop_still_stops, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,7 @@ static void test_parameters_and_meta_attributes_are_read(void **state)
 	setenv("OCF_RESKEY_config", "web1", 1);
 	setenv("OCF_RESKEY_store", "dir:/srv/store", 1);
 	setenv("OCF_RESKEY_rundir", "/run/x", 1);
-	setenv("OCF_RESKEY_stop_policy", "shutdown", 1);
+	setenv("OCF_RESKEY_stop_policy", "poweroff", 1);
 	setenv("OCF_RESKEY_migrate_downtime", "250", 1);
 	setenv("OCF_RESKEY_migrate_passes", "3", 1);
 	setenv("OCF_RESKEY_CRM_meta_timeout", "90000", 1);
@@ -67,7 +67,15 @@ static void test_parameters_and_meta_attributes_are_read(void **state)
 	struct agent_env env;
 	agent_env_load(&env, "monitor");
 	assert_int_equal(env.param_err.kind, HAVM_OK);
-	assert_int_equal(env.stop_policy, HAVM_STOP_SHUTDOWN);
+	assert_int_equal(env.stop_policy, HAVM_STOP_POWEROFF);
+	/* shutdown parses, but this build cannot do it: a parameter error that
+	 * names the reason, the policy kept for stop's fallback. */
+	setenv("OCF_RESKEY_stop_policy", "shutdown", 1);
+	struct agent_env env2;
+	agent_env_load(&env2, "validate-all");
+	assert_int_equal(env2.param_err.kind, HAVM_E_CONFIG);
+	assert_non_null(strstr(env2.param_err.msg, "VM Additions"));
+	assert_int_equal(env2.stop_policy, HAVM_STOP_SHUTDOWN);
 	assert_int_equal(env.migrate_downtime_ms, 250);
 	assert_int_equal(env.migrate_passes, 3);
 	assert_true(env.timeout_ms == 90000);
