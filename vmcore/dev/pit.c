@@ -116,7 +116,9 @@ static void ch0_schedule(struct pit *p)
 	uint64_t d = elapsed(p, c), edge;
 	if (c->mode == 2 || c->mode == 3) {
 		edge = (d / c->reload + 1) * c->reload;
-	} else if (c->mode == 0 || c->mode == 1) {
+	} else if (c->mode == 0 || c->mode == 1 || c->mode == 4 || c->mode == 5) {
+		/* one-shot: modes 4/5 (Linux's one-shot clockevent) pulse OUT
+		 * low for one tick when the count reaches 0 */
 		if (d >= c->reload) {
 			vtimer_del(&p->m->clock, &p->timer);
 			return;

@@ -45,6 +45,30 @@ static void test_pit_mode2_interrupts_at_the_programmed_rate(void **state)
 	devtest_fini(&t);
 }
 
+static void test_pit_mode4_one_shot_interrupts_once(void **state)
+{
+	(void)state;
+	struct devtest t;
+	devtest_init(&t, 0, NULL, 1);
+	devtest_pic_init(&t);
+	devtest_outb(&t, 0x43, 0x38);          /* ch0, lo/hi, mode 4: Linux's one-shot */
+	devtest_outb(&t, 0x40, 0xa9);          /* 4777 ticks = 4 ms */
+	devtest_outb(&t, 0x40, 0x12);
+	uint64_t deadline = vclock_next_deadline(&t.m.clock);
+	assert_true(deadline > 3990000 && deadline < 4010000);
+	int ticks = 0;
+	for (int i = 0; i < 20; i++) {         /* 20 x 1 ms */
+		devtest_advance(&t, 1000000);
+		if (pic_output(t.m.pic)) {
+			assert_int_equal(ack(&t), 0x20);
+			devtest_outb(&t, 0x20, 0x20);
+			ticks++;
+		}
+	}
+	assert_int_equal(ticks, 1);
+	devtest_fini(&t);
+}
+
 static void test_pit_latched_count_decreases_with_guest_time(void **state)
 {
 	(void)state;
@@ -136,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pit_mode2_interrupts_at_the_programmed_rate),
+		cmocka_unit_test(test_pit_mode4_one_shot_interrupts_once),
 		cmocka_unit_test(test_pit_latched_count_decreases_with_guest_time),
 		cmocka_unit_test(test_pit_channel2_gate_and_out2_in_port61),
 		cmocka_unit_test(test_pit_readback_status_reports_mode_and_out),
