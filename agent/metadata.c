@@ -52,7 +52,7 @@ static const char metadata[] =
 	"<parameter name=\"stop_policy\" unique=\"0\" required=\"0\">\n"
 	"<longdesc lang=\"en\">\n"
 	"How stop takes the VM offline before the timeout forces it off: \"save\" writes\n"
-	"the VM's state atomically to <vm>.vsv beside its configuration, so the next\n"
+	"the VM's state atomically to VMNAME.vsv beside its configuration, so the next\n"
 	"start on any node resumes it (quick migration); \"poweroff\" turns it off at\n"
 	"once. A save that fails falls back to poweroff. \"shutdown\" (ask the guest to\n"
 	"shut down) needs VM Additions, which this build lacks: validate-all and start\n"

@@ -4,8 +4,10 @@
 # holds the runtime lock, LooksAlive/IsAlive see it, a second Online is a
 # no-op, Offline by poweroff ends it cleanly, Terminate kills it, a SIGKILLed
 # vmm reads as stopped and the next Online recovers; the agent's start,
-# depth-0/10 monitors and stop (save falls back to poweroff) do the same,
-# and resource-agents' ocf-tester passes the agent.
+# depth-0/10 monitors and stop (a save that fails falls back to poweroff) do
+# the same, and resource-agents' ocf-tester passes the agent (stop saves,
+# start resumes; migrate_to/migrate_from advertised). Saved state in detail:
+# test_lifecycle_saverestore.sh.
 source "$(dirname "$0")/../lib/tap.sh"
 havm=$HAVM_BIN/havm
 agent=$HAVM_BIN/VirtualServer
@@ -19,11 +21,16 @@ if [[ ! -x $havm || ! -x $agent || ! -x $vmm || ! -f $ticker ]]; then
 # codes, validate-all, start after start, stop after stop.
 unset OCF_RESKEY_config OCF_RESKEY_CRM_meta_timeout
 if command -v ocf-tester >/dev/null; then
-	(cd "$scratch" && timeout 300 ocf-tester -n tick1 -o config="$store/tick1.vmc" \
+	(cd "$scratch" && timeout 300 ocf-tester -v -n tick1 -o config="$store/tick1.vmc" \
 		-o rundir="$HAVM_RUNDIR" "$agent") >"$scratch/ocf-tester.log" 2>&1
 	check "ocf-tester passes all tests" grep -q 'passed all tests' "$scratch/ocf-tester.log"
 	grep -q 'passed all tests' "$scratch/ocf-tester.log" || sed 's/^/# /' "$scratch/ocf-tester.log" | tail -20
-	check "... and leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
+	# Its last steps call migrate_to (not running: 1) and migrate_from for
+	# presence only; migrate_from resumes the state its last stop saved.
+	check "... its migrate_from resumed the state its last stop saved" \
+		grep -q 'migrate_from (source unset): restored' "$scratch/ocf-tester.log"
+	OCF_RESKEY_config=$store/tick1.vmc OCF_RESKEY_stop_policy=poweroff "$agent" stop 2>/dev/null
+	check "... and a stop leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
 else
 	skip "ocf-tester passes all tests" "ocf-tester (resource-agents) not installed"
 fi
@@ -72,8 +79,8 @@ check_eq "isalive --json: running" '{"command":"isalive","vm":"tick1","ok":true,
 check_eq "a second online is a no-op" "$pid" "$(vmm_pid)"
 check "flock(1) cannot take the VM's lock while it runs" bash -c "! flock -n '$rd/lock' true"
 
-"$havm" offline "$store/tick1.vmc" >/dev/null 2>"$scratch/err"
-check_eq "offline by save: unsupported (exit 11), VM untouched" "11 $pid" "$? $(vmm_pid)"
+"$havm" offline --stop-policy shutdown "$store/tick1.vmc" >/dev/null 2>"$scratch/err"
+check_eq "offline by shutdown: unsupported (exit 11), VM untouched" "11 $pid" "$? $(vmm_pid)"
 out=$("$havm" offline --stop-policy poweroff "$store/tick1.vmc" 2>&1)
 check_eq "offline by poweroff" "vm tick1: offline ok" "$out"
 check "... the vmm exited" gone "$pid"
@@ -141,7 +148,7 @@ check "... with the reason" grep -q '^ocf-exit-reason:vm tick1: its vmm runs but
 OCF_RESKEY_CRM_meta_interval=10000 "$agent" monitor 2>/dev/null
 check_eq "depth-0 monitor only sees the process: 0" 0 $?
 "$agent" stop 2>"$scratch/err"
-check_eq "agent stop (save falls back to poweroff): 0" 0 $?
+check_eq "agent stop (save of a powered-off guest fails, falls back to poweroff): 0" 0 $?
 check "... the vmm exited" gone "$pid"
 check "... the fallback was logged" grep -q 'offline (save) failed, powering off' "$scratch/err"
 OCF_RESKEY_CRM_meta_interval=0 "$agent" monitor 2>/dev/null
@@ -154,11 +161,16 @@ check_eq "stop again: 0" 0 $?
 # codes, validate-all, start after start, stop after stop.
 unset OCF_RESKEY_config OCF_RESKEY_CRM_meta_timeout
 if command -v ocf-tester >/dev/null; then
-	(cd "$scratch" && timeout 300 ocf-tester -n tick1 -o config="$store/tick1.vmc" \
+	(cd "$scratch" && timeout 300 ocf-tester -v -n tick1 -o config="$store/tick1.vmc" \
 		-o rundir="$HAVM_RUNDIR" "$agent") >"$scratch/ocf-tester.log" 2>&1
 	check "ocf-tester passes all tests" grep -q 'passed all tests' "$scratch/ocf-tester.log"
 	grep -q 'passed all tests' "$scratch/ocf-tester.log" || sed 's/^/# /' "$scratch/ocf-tester.log" | tail -20
-	check "... and leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
+	# Its last steps call migrate_to (not running: 1) and migrate_from for
+	# presence only; migrate_from resumes the state its last stop saved.
+	check "... its migrate_from resumed the state its last stop saved" \
+		grep -q 'migrate_from (source unset): restored' "$scratch/ocf-tester.log"
+	OCF_RESKEY_config=$store/tick1.vmc OCF_RESKEY_stop_policy=poweroff "$agent" stop 2>/dev/null
+	check "... and a stop leaves the VM stopped" bash -c "! [[ -e '$rd/vmm.pid' ]]"
 else
 	skip "ocf-tester passes all tests" "ocf-tester (resource-agents) not installed"
 fi
