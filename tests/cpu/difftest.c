@@ -211,6 +211,7 @@ static int64_t compare_page(struct tester *t, uint32_t p)
 		if (theirs[i] != mine[i])
 			first = ((int64_t)p << 12) + i;
 	memcpy(mine, theirs, 4096);   /* resynchronise */
+	cpu_interp_ops.invalidate_code(t->cpu, p << 12, 4096);
 	return first;
 }
 

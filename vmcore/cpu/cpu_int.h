@@ -86,6 +86,46 @@ struct ram_range {
 
 #define MAX_RAM 8
 
+/* Decoded-instruction cache (cache.c, exec_fast.c; docs/cpu.md "Decoded
+ * blocks"). A block is a run of pre-decoded instructions inside one 4 KiB
+ * physical page, keyed by (physical address, mode); it ends at a branch,
+ * the page end, or an instruction the fast decoder does not know, which is
+ * then executed by exec_one() as the block's last record. */
+struct cpu;
+struct insn;
+typedef void (*insn_fn)(struct cpu *c, const struct insn *i);
+
+struct insn {
+	insn_fn fn;
+	uint32_t imm;       /* immediate, or relative branch displacement */
+	uint32_t disp;      /* memory operand: disp + (gpr[base] & bmask) + ((gpr[index] & imask) << scale) */
+	uint32_t bmask, imask, eamask;
+	uint16_t off;       /* offset from the block's first instruction */
+	uint8_t len;        /* 0 for the exec_one() fallback (it fetches itself) */
+	uint8_t reg, rm;    /* ModRM fields; reg-reg forms hold dst in reg, src in rm */
+	uint8_t base, index, scale;
+	uint8_t seg;        /* segment of the memory operand (override applied) */
+	uint8_t size;       /* operand size 1/2/4 */
+	uint8_t op;         /* ALU op, condition code or opcode */
+	bool mem;           /* the r/m operand is in memory */
+	bool o32;
+	bool end;           /* a branch: ends the block */
+};
+
+#define BLOCK_MAX_INSNS 32
+#define BLOCK_MODE_CODE32 1u
+#define BLOCK_MODE_PMODE 2u
+
+struct block {
+	uint32_t pa;                 /* physical address of the first instruction */
+	uint8_t mode;                /* BLOCK_MODE_* */
+	uint8_t n;                   /* records */
+	uint16_t bytes;              /* bytes covered by records with len > 0 */
+	struct block *hnext, **hprev; /* hash chain */
+	struct block *pnext;         /* blocks of the same physical page */
+	struct insn insns[];
+};
+
 /* The decoded prefix and ModRM state of the current instruction. */
 struct dec {
 	bool o32, a32;      /* operand and address size are 32 bits */
@@ -137,6 +177,19 @@ struct cpu {
 	/* instruction fetch cache: the current code page */
 	uint32_t fetch_lin;          /* linear page of the cached code, or TLB_INVALID */
 	const uint8_t *fetch_host;
+	uint32_t fetch_pa;           /* its physical page */
+
+	/* decoded-block cache (cache.c) */
+	struct block **bhash;        /* BHASH_SIZE chains */
+	struct block **code_pages;   /* per physical page below ram_top: its blocks (non-NULL = has code) */
+	uint32_t code_npages;
+	uint8_t *arena;              /* blocks, bump-allocated; full = flush all */
+	size_t arena_used;
+	bool blk_abort;              /* code was invalidated: leave the running block */
+	bool in_block;               /* restart point is blk_eip + record offset */
+	uint32_t blk_eip;            /* EIP of the running block's first instruction */
+	uint64_t blk_insns0;         /* stats.instructions when it started */
+	const struct block *blk;
 
 	/* events from other threads */
 	atomic_int irq_line;
@@ -374,6 +427,50 @@ bool io_allowed(struct cpu *c, uint16_t port, unsigned size);
 
 /* exec_0f.c */
 void exec_0f(struct cpu *c, struct dec *d);
+
+/* cache.c */
+int cache_init(struct cpu *c);          /* (re)sizes for ram_top; flushes */
+void cache_free(struct cpu *c);
+void cache_flush(struct cpu *c);
+struct block *cache_lookup(struct cpu *c);   /* block at CS:EIP or NULL (single-step it) */
+void cache_invalidate_page(struct cpu *c, uint32_t pfn);
+void cache_invalidate_range(struct cpu *c, uint32_t pa, uint32_t len);
+uint32_t cache_host_pa(const struct cpu *c, const uint8_t *h);   /* RAM host pointer -> gpa */
+/* Does physical page @pfn hold decoded code? (RAM write paths check it.) */
+static inline bool cache_page_has_code(const struct cpu *c, uint32_t pfn)
+{
+	return pfn < c->code_npages && c->code_pages[pfn];
+}
+
+#define BHASH_BITS 14
+#define BHASH_SIZE (1u << BHASH_BITS)
+
+static inline unsigned bhash(uint32_t pa, unsigned mode)
+{
+	return ((pa ^ mode) * 0x9e3779b1u) >> (32 - BHASH_BITS);
+}
+
+/* The block at CS:EIP: the hit path inline, the rest in cache_lookup(). */
+HOT_INLINE struct block *cache_find(struct cpu *c)
+{
+	const struct cpu_segment *cs = &c->s.seg[CPU_SEG_CS];
+	uint32_t eip = c->s.eip, lin = cs->base + eip;
+	if (likely((lin & ~0xfffu) == c->fetch_lin)) {
+		uint32_t pa = c->fetch_pa | (lin & 0xfff);
+		unsigned mode = (c->code32 ? BLOCK_MODE_CODE32 : 0) | (c->pmode ? BLOCK_MODE_PMODE : 0);
+		struct block *b = c->bhash[bhash(pa, mode)];
+		if (likely(b && b->pa == pa && b->mode == mode && b->bytes &&
+			   (uint64_t)eip + b->bytes - 1 <= cs->limit && (c->code32 || eip + b->bytes <= 0x10000)))
+			return b;
+	}
+	return cache_lookup(c);
+}
+
+/* exec_fast.c: decodes one instruction at @p (@avail bytes left in the
+ * page) into @i; false if it is not a fast form (exec_one() runs it). */
+bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i);
+bool insn_ends_block(const struct insn *i);
+void insn_fallback(struct cpu *c, const struct insn *i);   /* exec_one() at EIP */
 
 /* exec_main.c */
 void jump_near(struct cpu *c, const struct dec *d, uint32_t target);

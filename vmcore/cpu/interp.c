@@ -1,9 +1,13 @@
 /* vmcore/cpu — the interpreter backend: lifecycle, state import/export and
  * the run loop behind cpu_interp_ops.
  *
- * The loop executes one instruction per iteration. Between instructions it
- * looks at two atomics (INTR line, exit request) and TF; exceptions unwind
- * to the setjmp here, so the hot path carries no error returns. */
+ * The loop executes one decoded block (cache.c) per iteration; between
+ * blocks it looks at two atomics (INTR line, exit request). With TF set, an
+ * interrupt shadow pending, or code the cache cannot hold (MMIO, CS limit
+ * inside the block), it steps one instruction through exec_one() instead.
+ * Exceptions unwind to the setjmp here, so the hot path carries no error
+ * returns; instruction counts stay exact because a block never runs past
+ * the budget and a faulting instruction is not counted. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -49,6 +53,7 @@ static void interp_reset(struct cpu *c)
 	c->shutdown = false;
 	cpu_mode_changed(c);
 	tlb_flush(c);
+	cache_flush(c);
 }
 
 static int interp_create(const struct cpu_config *cfg, struct cpu **out, struct havm_err *err)
@@ -59,6 +64,11 @@ static int interp_create(const struct cpu_config *cfg, struct cpu **out, struct 
 	c->bus = cfg ? cfg->bus : NULL;
 	c->tsc_hz = cfg ? cfg->tsc_hz : 0;
 	c->last_exc = -1;
+	if (cache_init(c) < 0) {
+		cache_free(c);
+		free(c);
+		return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "cpu: out of memory for the decoded-block cache");
+	}
 	interp_reset(c);
 	*out = c;
 	return 0;
@@ -68,6 +78,7 @@ static void interp_free(struct cpu *c)
 {
 	if (!c)
 		return;
+	cache_free(c);
 	free(c->dirty);
 	free(c);
 }
@@ -96,7 +107,7 @@ static int interp_add_ram(struct cpu *c, uint32_t gpa, uint32_t size, uint8_t *h
 	}
 	c->ram[c->nram++] = (struct ram_range){ .gpa = gpa, .size = size, .host = host };
 	tlb_flush(c);
-	return 0;
+	return cache_init(c);
 }
 
 static int interp_get_state(struct cpu *c, struct cpu_state *st)
@@ -135,11 +146,78 @@ static bool take_interrupt(struct cpu *c)
 	return true;
 }
 
+/* One instruction the old way: decoded from memory, TF honoured. */
+static void step_one(struct cpu *c)
+{
+	c->s.irq_shadow = 0;
+	bool tf = c->s.eflags & F_TF;
+	exec_one(c);
+	c->stats.instructions++;
+	c->run_left--;
+	if (unlikely(tf)) {
+		c->s.dr[6] |= 0x4000;   /* BS: single-step trap */
+		c->insn_eip = c->s.eip;
+		c->insn_esp = c->s.gpr[CPU_ESP];
+		cpu_deliver(c, EXC_DB, false, 0, false, c->s.eip);
+	}
+}
+
+/* Runs a block's records up to the budget. Only the last record can
+ * branch, change mode, IF, TF or CS, or read EIP (branches and the
+ * exec_one() fallback end blocks), so the records before it neither update
+ * EIP nor set a restart point: a fault there is rewound by block_fault()
+ * from the retired count. stats.instructions stays exact per instruction
+ * (the machine's virtual clock reads it from device callbacks). The loop
+ * leaves the block after an instruction that invalidated cached code. */
+static void run_block(struct cpu *c, const struct block *b)
+{
+	const struct insn *i = b->insns;
+	const struct insn *last = i + (b->n <= c->run_left ? b->n : (unsigned)c->run_left) - 1;
+	uint32_t eip0 = c->s.eip;
+	uint64_t n0 = c->stats.instructions;
+	c->blk_abort = false;
+	c->blk = b;
+	c->blk_eip = eip0;
+	c->blk_insns0 = n0;
+	c->in_block = true;
+	for (; i != last; i++) {
+		i->fn(c, i);
+		c->stats.instructions++;
+		if (unlikely(c->blk_abort)) {
+			c->in_block = false;
+			c->s.eip = eip0 + i->off + i->len;
+			c->run_left -= c->stats.instructions - n0;
+			return;
+		}
+	}
+	c->in_block = false;
+	c->run_left -= c->stats.instructions - n0;
+	c->insn_eip = eip0 + i->off;
+	c->insn_esp = c->s.gpr[CPU_ESP];
+	c->s.eip = c->insn_eip + i->len;
+	i->fn(c, i);
+	c->stats.instructions++;
+	c->run_left--;
+}
+
+/* A fault inside run_block() before its last record: the faulting record
+ * is the first not retired; no such record changes ESP before it faults. */
+static void block_fault(struct cpu *c)
+{
+	uint64_t done = c->stats.instructions - c->blk_insns0;
+	c->in_block = false;
+	c->run_left -= done;
+	c->insn_eip = c->blk_eip + c->blk->insns[done].off;
+	c->insn_esp = c->s.gpr[CPU_ESP];
+}
+
 static enum cpu_exit_reason interp_run(struct cpu *c, uint64_t budget, struct havm_err *err)
 {
 	havm_err_clear(err);
 	c->run_left = budget;
 	if (setjmp(c->jmp)) {
+		if (c->in_block)
+			block_fault(c);
 		cpu_handle_fault(c);
 		if (c->shutdown) {
 			havm_err_set(err, HAVM_E_STATE, -EFAULT, "cpu: triple fault at %04x:%08x",
@@ -163,19 +241,15 @@ static enum cpu_exit_reason interp_run(struct cpu *c, uint64_t budget, struct ha
 		}
 		if (unlikely(c->s.halted))
 			return (c->s.eflags & F_IF) ? CPU_EXIT_HLT : CPU_EXIT_HLT_DEAD;
-		c->s.irq_shadow = 0;
 		c->insn_eip = c->s.eip;
 		c->insn_esp = c->s.gpr[CPU_ESP];
-		bool tf = c->s.eflags & F_TF;
-		exec_one(c);
-		c->stats.instructions++;
-		c->run_left--;
-		if (unlikely(tf)) {
-			c->s.dr[6] |= 0x4000;   /* BS: single-step trap */
-			c->insn_eip = c->s.eip;
-			c->insn_esp = c->s.gpr[CPU_ESP];
-			cpu_deliver(c, EXC_DB, false, 0, false, c->s.eip);
-		}
+		struct block *b = NULL;
+		if (likely(!(c->s.eflags & F_TF) && !c->s.irq_shadow))
+			b = cache_find(c);   /* may raise #PF for the fetch */
+		if (likely(b))
+			run_block(c, b);
+		else
+			step_one(c);
 	}
 }
 
@@ -213,10 +287,7 @@ static int interp_dirty_log(struct cpu *c, uint64_t *bitmap, uint32_t npages, bo
 
 static void interp_invalidate_code(struct cpu *c, uint32_t gpa, uint32_t len)
 {
-	(void)gpa;
-	(void)len;
-	c->fetch_lin = TLB_INVALID;   /* code is decoded from memory on every fetch */
-	c->stats.code_invalidations++;
+	cache_invalidate_range(c, gpa, len);
 }
 
 void cpu_interp_trap_exceptions(struct cpu *c, bool on)

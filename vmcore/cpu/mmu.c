@@ -59,6 +59,10 @@ void phys_write(struct cpu *c, uint32_t pa, unsigned size, uint32_t v)
 		memcpy(h, &v, size);
 		dirty_mark(c, pa);
 		dirty_mark(c, pa + size - 1);
+		/* self-modifying code: code pages never get a TLB write tag, so
+		 * every store to one arrives here (cache.c) */
+		if (unlikely(cache_page_has_code(c, pa >> 12) || cache_page_has_code(c, (pa + size - 1) >> 12)))
+			cache_invalidate_range(c, pa, size);
 		return;
 	}
 	if (h) {
@@ -156,7 +160,7 @@ static uint32_t translate(struct cpu *c, uint32_t lin, bool write, bool user)
 		e->addend = (uintptr_t)h - page;
 		/* the write tag only on a write: installing it marks the page
 		 * dirty, and a page that is only read must stay clean */
-		if (write && wok) {
+		if (write && wok && !cache_page_has_code(c, pa >> 12)) {
 			e->tag_w = page;
 			dirty_mark(c, pa);
 		} else if (e->tag_w != page) {

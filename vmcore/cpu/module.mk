@@ -3,7 +3,7 @@ LIBRARIES += vmcore_cpu
 VMCORE_LIBS += vmcore_cpu
 vmcore_cpu_SRCS := $(addprefix vmcore/cpu/, interp.c decode.c flags.c mmu.c seg.c except.c \
     exec_main.c exec_0f.c exec_alu.c exec_string.c exec_control.c exec_system.c \
-    cpuid_msr.c fpu.c fpu_env.c fpu_host.c)
+    cpuid_msr.c fpu.c fpu_env.c fpu_host.c cache.c exec_fast.c)
 
 # Differential tester against unicorn (tests/cpu/, docs/cpu.md "Conformance").
 # Built sanitised for `make check`/`make test-cpu` and optimised for `make fuzz-cpu`.
@@ -52,3 +52,6 @@ test_cpu_except_SRCS := tests/unit/cpu/test_except.c
 test_cpu_except_LIBS := vmcore_cpu common
 test_cpu_exec_0f_SRCS := tests/unit/cpu/test_exec_0f.c
 test_cpu_exec_0f_LIBS := vmcore_cpu common
+UNIT_TESTS += test_cpu_cache
+test_cpu_cache_SRCS := tests/unit/cpu/test_cache.c
+test_cpu_cache_LIBS := vmcore_cpu common
