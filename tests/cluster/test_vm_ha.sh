@@ -58,6 +58,9 @@ todo() {
 
 other_than() { local n; for n in n1 n2 n3; do [[ " $* " == *" $n "* ]] || { echo "$n"; return; }; done; }
 no_overlap_since() { [[ -z $(awk -v t="$1" '$1 >= t && NF > 2' "$BED_DIR/sample-$VMHA_RSC.log") ]]; }
+# settle K: wait until K's DC has no transition in flight (a pending fencing
+# action delays even a no-quorum stop, docs/ha-scenarios.md).
+settle() { BED_CRM_TIMEOUT=100 bed_crm "$1" crm_resource --wait --timeout=90s >/dev/null 2>&1; }
 restart_node() {
 	local k=$1
 	bed_kill_node "$k" >/dev/null 2>&1
@@ -128,6 +131,7 @@ fi
 # 3. Node kill.
 victim=$active
 view=$(other_than "$victim")
+settle "$view"
 tk=$(bed_now_ms)
 bed_kill_node "$victim"
 survivor=$(bed_wait_where -n "$view" "$VMHA_RSC" "!$victim" 90)
@@ -138,12 +142,15 @@ read -r _ ol ob ot nn nf nb nt <<<"$(vmha_handoff "$tk")"
 diag "timing: node kill $victim -> $survivor: node death to guest acking again $((${nf:-0} - tk)) ms (vmm running after $(($(bed_sample_wait "$VMHA_RSC" "$tk" "^ $survivor$") - tk)) ms)"
 check "kill: never on two nodes" no_overlap_since "$tk"
 check "kill: $victim restarts and rejoins" restart_node "$victim"
-active=$(bed_wait_where -n "$view" "$VMHA_RSC" '!none' 30)
 
 # 4. Partition: the VM's disk is not on the PR-protected LUN (vmm has no
 # iSCSI disk backend yet), so only the minority's quorum-loss stop protects
 # it; a fence delay gives that stop time, as a power switch's latency would.
-bed_crm 1 crm_resource -r fence-havm --set-parameter pcmk_delay_base -v 6s >/dev/null 2>&1
+# Changing the device makes Pacemaker unfence every node again: settle
+# before the cut.
+bed_crm "$view" crm_resource -r fence-havm --set-parameter pcmk_delay_base -v 6s >/dev/null 2>&1
+check "partition: the cluster settles before the cut" settle "$view"
+active=$(bed_wait_where -n "$view" "$VMHA_RSC" '!none' 30)
 victim=$active
 view=$(other_than "$victim")
 tp=$(bed_now_ms)
@@ -154,6 +161,9 @@ check "partition: the minority $victim stops its VM" bed_poll 30 0.2 stopped
 tstop=$(bed_now_ms)
 survivor=$(bed_wait_where -n "$view" "$VMHA_RSC" "!$victim" 90)
 check "partition: the majority runs the VM ($survivor)" test -n "$survivor"
+check "partition: $victim is fenced by fence_havm" bed_wait_fenced -n "$view" "$victim" 30 $((tp / 1000))
+bed_havm_key_status -n "$view" "$victim" "$lun"
+check_eq "partition: $victim's key is gone from the LUN (status off = 2)" "2" "$?"
 check "partition: the guest acknowledges records on $survivor" vmha_wait_handoff "$tp" 30
 read -r _ ol ob ot nn nf nb nt <<<"$(vmha_handoff "$tp")"
 diag "timing: partition of $victim: minority stopped the vmm after $((tstop - tp)) ms, guest acking on $survivor after $((${nf:-0} - tp)) ms (fence delay 6 s)"
@@ -161,6 +171,7 @@ check "partition: never on two nodes" no_overlap_since "$tp"
 bed_heal "$victim"
 check "partition: $victim restarts and rejoins" restart_node "$victim"
 bed_crm "$view" crm_resource -r fence-havm --delete-parameter pcmk_delay_base >/dev/null 2>&1
+settle "$view"
 active=$(bed_wait_where -n "$view" "$VMHA_RSC" '!none' 30)
 
 # 5. Freeze: the frozen node is fenced (its storage key removed); the test
