@@ -50,6 +50,8 @@ struct uart_params {
 };
 
 /* A virtio-blk-pci disk. */
+struct blk_dev;
+
 struct vblk_params {
 	uint8_t devfn;         /* PCI slot << 3 */
 	uint8_t irq;           /* ISA line for INTA (level-triggered) */
@@ -58,6 +60,11 @@ struct vblk_params {
 	bool vhd;              /* the file must be a VHD; otherwise raw */
 	char path[4096];
 	char serial[16];       /* GET_ID answer after "havm-" */
+	/* When set, opens @path instead of blk_open (vmm: iscsi:// URLs with
+	 * the PR registration guard); @open_opaque is its first argument. */
+	int (*open)(void *opaque, const char *path, unsigned flags, struct blk_dev **out,
+		    struct havm_err *err);
+	void *open_opaque;
 };
 
 extern const struct dev_ops pic_dev_ops;      /* 8259A pair + ELCR */

@@ -360,7 +360,8 @@ static int vblk_realize(struct machine *m, const void *params, void **out, struc
 	v->p = *p;
 	v->irq = machine_isa_irq(m, p->irq);
 	unsigned flags = (p->readonly ? 0 : BLK_O_RDWR) | (p->vhd ? 0 : BLK_O_FORMAT_RAW);
-	int rc = blk_open(p->path, flags, &v->disk, err);
+	int rc = p->open ? p->open(p->open_opaque, p->path, flags, &v->disk, err)
+			 : blk_open(p->path, flags, &v->disk, err);
 	if (rc < 0)
 		goto fail;
 	if (p->vhd && blk_format(v->disk) == BLK_FMT_RAW) {

@@ -97,7 +97,8 @@ static int oom(struct parse_ctx *ctx)
 /* Resolves @p against the .vmc's directory; takes ownership of @p. */
 static char *resolve(struct parse_ctx *ctx, char *p)
 {
-	if (!p || p[0] == '/' || !ctx->dir)
+	/* Absolute paths and iscsi:// disk URLs are taken as they are. */
+	if (!p || p[0] == '/' || !ctx->dir || strncmp(p, "iscsi://", 8) == 0)
 		return p;
 	char *r;
 	if (asprintf(&r, "%s/%s", ctx->dir, p) < 0)

@@ -31,7 +31,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET] [--restore FILE.vsv | --incoming SOCKET]\n"
 		     "       vmm --version\n"
 		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
-		     "21 triple fault, 22 emulator error, 2-11 errors by kind (docs/conventions.md).\n");
+		     "21 triple fault, 22 emulator error, 23 fenced (this node's PR key left a disk's LUN),\n"
+		     "2-11 errors by kind (docs/conventions.md).\n");
 }
 
 static void fatal_signal(int sig)
@@ -241,6 +242,9 @@ out_vm:
 		status = vm_exit_status(&v.vm);
 		hlog(status ? LOG_ERR : LOG_NOTICE, "vm %s: ended (%s%s%s), exit status %d", cfg->name,
 		     vm_stop_reason_name(v.vm.reason), v.vm.report[0] ? ": " : "", v.vm.report, status);
+		/* Fenced: keep the last debug lines for the post-mortem. */
+		if (v.vm.reason == VM_STOP_FENCED)
+			havm_log_blackbox_dump(blackbox_path);
 	}
 out_loop:
 	if (v.exit_fd >= 0)

@@ -42,6 +42,7 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 	case VM_STOP_QUIT: return "quit";
 	case VM_STOP_SAVED: return "saved";
 	case VM_STOP_MIGRATED: return "migrated";
+	case VM_STOP_FENCED: return "fenced";
 	}
 	return "?";
 }
@@ -52,6 +53,7 @@ int vm_exit_status(const struct vm *vm)
 	case VM_STOP_HALTED: return VMM_EXIT_HALTED;
 	case VM_STOP_TRIPLE_FAULT: return VMM_EXIT_TRIPLE_FAULT;
 	case VM_STOP_CPU_ERROR: return VMM_EXIT_CPU_ERROR;
+	case VM_STOP_FENCED: return VMM_EXIT_FENCED;
 	default: return 0;
 	}
 }
@@ -88,7 +90,8 @@ static void fill_uarts(struct pc_config *pc, const struct vmc_config *cfg)
 
 /* Disks become virtio-blk-pci functions 00:02.0.. with BARs from 0xC000 and
  * INTA on IRQ 11 and 10 alternately, as a BIOS would assign them. */
-static int fill_disks(struct pc_config *pc, const struct vmc_config *cfg, struct havm_err *err)
+static int fill_disks(struct vm *vm, struct pc_config *pc, const struct vmc_config *cfg,
+		      struct havm_err *err)
 {
 	for (unsigned i = 0; i < cfg->ndisks && i < PC_MAX_DISKS; i++) {
 		const struct vmc_disk *d = &cfg->disks[i];
@@ -104,6 +107,10 @@ static int fill_disks(struct pc_config *pc, const struct vmc_config *cfg, struct
 		p->vhd = d->format == VMC_DISK_VHD;
 		snprintf(p->path, sizeof(p->path), "%s", d->path);
 		snprintf(p->serial, sizeof(p->serial), "vd%c", 'a' + i);
+		if (strncmp(d->path, "iscsi://", 8) == 0) {
+			p->open = vm_disk_open_url;
+			p->open_opaque = vm;
+		}
 	}
 	return 0;
 }
@@ -145,7 +152,7 @@ static int build(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *op
 	vm->pc.cpu_ops = ops;
 	vm->pc.loop = loop;
 	fill_uarts(&vm->pc, cfg);
-	int rc = fill_disks(&vm->pc, cfg, err);
+	int rc = fill_disks(vm, &vm->pc, cfg, err);
 	if (rc < 0)
 		goto fail;
 	rc = pc_init(&vm->m, &vm->pc, err);

@@ -26,12 +26,13 @@
 #define VMM_EXIT_HALTED       20   /* HLT with interrupts disabled */
 #define VMM_EXIT_TRIPLE_FAULT 21
 #define VMM_EXIT_CPU_ERROR    22
+#define VMM_EXIT_FENCED       23   /* this node's PR key left a disk's LUN: stopped without another write */
 
 #define VM_SLICE_INSNS 100000ull   /* 1 ms of guest time per run() call at most */
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_OFF, VM_STOPPED };
 enum vm_stop_reason { VM_STOP_NONE, VM_STOP_HALTED, VM_STOP_TRIPLE_FAULT, VM_STOP_CPU_ERROR,
-		      VM_STOP_POWEROFF, VM_STOP_QUIT, VM_STOP_SAVED, VM_STOP_MIGRATED };
+		      VM_STOP_POWEROFF, VM_STOP_QUIT, VM_STOP_SAVED, VM_STOP_MIGRATED, VM_STOP_FENCED };
 
 typedef void vm_stopped_fn(void *opaque);
 
@@ -140,6 +141,20 @@ int vm_migrate_socket(struct vm *vm, const char *sock, const struct vm_migrate_o
  * checked), and answers the source "ok" or the error. */
 int vm_create_incoming(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
 		       qb_loop_t *loop, const char *sock, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Called when a disk's registration guard finds this node fenced (its PR
+ * key is gone from the LUN), on whatever thread ran the disk request: the
+ * VM stops at once (stopped, reason "fenced"); the guard already fails
+ * every further request on that LUN without sending it. */
+void vm_fenced(struct vm *vm, const char *disk);
+
+/* Opens a disk given as an iscsi:// URL (vm_disk_url.c), with this node's
+ * PR key from $HAVM_PR_KEY (hex, or "cmap" for corosync's pr_local_key;
+ * unset: no guard). With a key the LUN must hold it (else HAVM_E_FENCED:
+ * fenced, or never unfenced), this I_T nexus is registered under it, and
+ * the guard calls vm_fenced(@opaque) when the key disappears. */
+int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_dev **out,
+		     struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Adds state, counters and the stop report to @reply. */
 void vm_status(struct vm *vm, json_object *reply);

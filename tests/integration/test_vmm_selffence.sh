@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Self-fencing of a running VM whose disk is an iSCSI LUN (iscsi:// URL in the
+# .vmc), against a real tgtd: vmm registers its I_T nexus under this node's PR
+# key ($HAVM_PR_KEY) and arms the registration guard; the recorder guest
+# writes a record every 100 ms. A second initiator (node B) then preempts the
+# key, as fence_havm off / fence_scsi do:
+#  - the vmm stops within a bounded time with exit status 23 (fenced), an
+#    ERR line and its blackbox written;
+#  - the LUN receives no write after the preempt (backing file compared
+#    byte for byte from the moment the preempt returned);
+#  - a vmm started again with the removed key refuses to run (exit 5,
+#    fenced) and writes nothing; the lifecycle reports kind fenced.
+source "$(dirname "$0")/../lib/tap.sh"
+source "$HAVM_TOP/tests/lib/tgtd.sh"
+vmm=$HAVM_BIN/vmm
+P=$HAVM_BIN/lun_probe
+recorder=$HAVM_TOP/build/guests/recorder.bin
+if [[ ! -x $vmm || ! -x $P || ! -f $recorder ]] || ! command -v tgtd >/dev/null; then
+	skip "vmm self-fencing on an iSCSI disk" "vmm, lun_probe, the recorder guest or tgtd is missing"
+	done_testing
+	exit
+fi
+tgtd_start || { not_ok "tgtd starts"; done_testing; exit 1; }
+tgtd_target 1 iqn.2024-01.test:vmdisk && tgtd_lun 1 1 16 && tgtd_bind 1 ALL
+url=$(tgtd_url 1 1)
+lunfile=$(tgtd_lun_file 1 1)
+A=iqn.2024-01.test:node-a-fence B=iqn.2024-01.test:node-b
+KA=ab120001 KB=ab120002
+
+# Unfence (what fence_havm on does): both nodes register, A takes WERO.
+$P -i $A "$url" register $KA + reserve $KA 5 >/dev/null
+check "node A's key is registered with a WERO reservation" test $? -eq 0
+$P -i $B "$url" register $KB >/dev/null
+
+cat >"$scratch/rec.vmc" <<VMC
+<vm name="rec">
+  <memory unit="MiB">4</memory>
+  <boot><image load="0x100000">$recorder</image></boot>
+  <disk path="$url" format="raw"/>
+  <serial port="com1" backend="file" path="$scratch/serial.txt"/>
+</vm>
+VMC
+HAVM_PR_KEY=$KA "$vmm" run "$scratch/rec.vmc" --control "$scratch/ctl.sock" \
+	>"$scratch/vmm.out" 2>"$scratch/vmm.err" </dev/null &
+pid=$!
+at_exit "kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"
+for ((i = 0; i < 300; i++)); do grep -q '^ack 5 ' "$scratch/serial.txt" 2>/dev/null && break; sleep 0.1; done
+check "the recorder guest writes its LUN disk (record 5 acknowledged)" grep -q '^ack 5 ' "$scratch/serial.txt"
+check "... with the registration guard on" grep -q "registration guard on, key $KA" "$scratch/vmm.err"
+check_eq "... and vmm's nexus registered under A's key" "$KA $KB" \
+	"$($P -i iqn.2024-01.test:observer "$url" keys | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# Fence node A from node B.
+out=$($P -i $B "$url" register $KB + preempt $KB $KA 2>&1)
+check_eq "node B preempts A's key" "preempt" "$out"
+cp "$lunfile" "$scratch/after-preempt.img"
+t0=$(date +%s%N)
+for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait "$pid"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check_eq "the vmm stopped by itself with exit status 23 (fenced)" 23 "$rc"
+diag "vmm ended ${ms} ms after the preempt"
+check "... within 15 s" test "$ms" -lt 15000
+check "... logged at ERR" grep -q 'err.*vm rec: FENCED: this node.s reservation key is gone' "$scratch/vmm.err"
+check "... and as its end" grep -q 'ended (fenced: .*), exit status 23' "$scratch/vmm.err"
+check "... its blackbox was written" test -s "$scratch/ctl.sock.blackbox"
+sleep 1
+check "the LUN received no write after the preempt" cmp -s "$lunfile" "$scratch/after-preempt.img"
+check_eq "A's key is gone, B's remains" "$KB" "$($P -i iqn.2024-01.test:observer "$url" keys | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# A fenced node cannot start the VM again with its removed key.
+HAVM_PR_KEY=$KA timeout 30 "$vmm" run "$scratch/rec.vmc" >"$scratch/vmm2.out" 2>"$scratch/vmm2.err" </dev/null
+check_eq "vmm with the removed key refuses to run: exit 5 (fenced)" 5 $?
+check "... saying the key is not registered" grep -qi "$KA" "$scratch/vmm2.err"
+check "... and wrote nothing" cmp -s "$lunfile" "$scratch/after-preempt.img"
+check_eq "... and never registered the key again" "$KB" "$($P -i iqn.2024-01.test:observer "$url" keys | sort -u | tr '\n' ' ' | sed 's/ $//')"
+done_testing
