@@ -18,6 +18,8 @@ build/bench/cpu_difftest: $(patsubst %.c,build/obj/%.o,$(CPU_DIFFTEST_SRCS)) \
 	$(CC) -o $@ $^ -lunicorn -lqb
 check-build: build/asan/tests/cpu_difftest
 INTEGRATION_TESTS += tests/integration/test_cpu_diff.sh
+# Debian's 686 kernel booted by vmm on this CPU (needs make guest-linux).
+INTEGRATION_TESTS += tests/integration/test_vmm_linux.sh
 
 # `make test-cpu`: the CPU's unit tests and the bounded differential run.
 CPU_UNIT_TESTS = $(filter test_cpu_%,$(UNIT_TESTS))
