@@ -134,8 +134,11 @@ enum ocf_rc agent_monitor(const struct agent_env *env)
 	}
 	if (e.kind != HAVM_OK) {
 		rc = agent_fail(&e);
-		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
-			rc = OCF_ERR_GENERIC; /* undetermined is never "stopped" */
+		/* Undetermined is never "stopped"; a fenced VM is a failed
+		 * resource here (Pacemaker recovers it; its start on this node is
+		 * then refused as fenced, a hard error). */
+		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING || e.kind == HAVM_E_FENCED)
+			rc = OCF_ERR_GENERIC;
 	} else if (st == HAVM_VM_STOPPED) {
 		rc = OCF_NOT_RUNNING;
 	} else {

@@ -41,7 +41,7 @@ struct agent_env {
 	const char *action;
 	const char *instance; /* OCF_RESOURCE_INSTANCE, "" when unset */
 	/* instance parameters (OCF_RESKEY_<name>) */
-	const char *config, *store, *rundir;
+	const char *config, *store, *rundir, *pr_key;
 	enum havm_stop_policy stop_policy;
 	unsigned migrate_downtime_ms, migrate_passes;
 	/* operation meta attributes */

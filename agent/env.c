@@ -67,6 +67,7 @@ void agent_env_load(struct agent_env *env, const char *action)
 		param_error(env, "parameter '%s' is required: the VM's .vmc path or its name in "
 			    "the store%s", "config", "");
 	env->store = get("OCF_RESKEY_store");
+	env->pr_key = get("OCF_RESKEY_pr_key");
 	env->rundir = get("OCF_RESKEY_rundir");
 	if (*env->rundir && env->rundir[0] != '/')
 		param_error(env, "parameter '%s' is '%s', expected an absolute path", "rundir",
@@ -115,6 +116,7 @@ struct havm_vm_params agent_env_vm_params(const struct agent_env *env)
 		.store = env->store,
 		.rundir = env->rundir,
 		.stop_policy = env->stop_policy,
+		.pr_key = env->pr_key,
 		/* Under Pacemaker this node is a cluster member by definition: a
 		 * corosync that cannot be reached must not look like stand-alone. */
 		.require_cluster = env->under_pacemaker,

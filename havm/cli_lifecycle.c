@@ -26,7 +26,7 @@ static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out,
 		"usage: havm %s CONFIG [--store dir:/PATH] [--rundir DIR] [--stop-policy save|shutdown|poweroff]\n"
-		"                  [--timeout SECONDS] [--require-cluster] [--restore-only] [--json]\n"
+		"                  [--timeout SECONDS] [--require-cluster] [--restore-only] [--pr-key HEX|cmap] [--json]\n"
 		"CONFIG is the VM's .vmc path, or its name in --store.\n"
 		"online resumes the VM from <vm>.vsv beside its .vmc when there is one;\n"
 		"--restore-only refuses to boot it afresh. migrate-out copies the running VM\n"
@@ -46,6 +46,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 		{ "require-cluster", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "restore-only", no_argument, NULL, 'R' },
+		{ "pr-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,6 +61,7 @@ static int parse(int argc, char **argv, struct lc_opts *o)
 		case 'c': o->p.require_cluster = true; break;
 		case 'j': o->json = true; break;
 		case 'R': o->restore_only = true; break;
+		case 'k': o->p.pr_key = optarg; break;
 		case 'p':
 			if (havm_stop_policy_parse(optarg, &o->p.stop_policy) < 0) {
 				fprintf(stderr, "havm %s: --stop-policy '%s': expected save, shutdown or poweroff\n",

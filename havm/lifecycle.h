@@ -59,6 +59,11 @@ struct havm_vm_params {
 	 * callers that know they are cluster members, e.g. the agent under
 	 * Pacemaker. */
 	bool require_cluster;
+	/* This node's SCSI-3 PR key for disks on iSCSI LUNs (iscsi:// disk
+	 * URLs): hex, or "cmap" (from corosync, as fence_havm derives it);
+	 * NULL or "" = $HAVM_PR_KEY, else none. Passed to the vmm (self-fencing
+	 * guard) and checked by IsAlive. */
+	const char *pr_key;
 };
 
 /* A point in time on the monotonic clock, for work with a time budget. */
@@ -149,7 +154,12 @@ int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st,
 /* IsAlive: LooksAlive, then a status request over the control socket.
  * RUNNING when the vmm answers "running" or "paused"; HAVM_E_STATE (with
  * *st = RUNNING) when it answers but the guest is off or stopped;
- * HAVM_E_IO / HAVM_E_TIMEOUT when it does not answer (within 5 s). */
+ * HAVM_E_IO / HAVM_E_TIMEOUT when it does not answer (within 5 s).
+ * With a PR key and disks on iSCSI LUNs (the .vmc is opened for this when
+ * readable), each LUN's registered keys are read over a fresh session:
+ * HAVM_E_FENCED when this node's key is gone (another node fenced it; the
+ * vmm's guard stops the VM at its next disk request), also when the vmm
+ * already reports stop reason "fenced". */
 int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st,
 		 struct havm_err *e) HAVM_MUST_CHECK;
 

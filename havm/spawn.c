@@ -20,7 +20,7 @@
 
 /* In the child: detach, wire fds 0-3, exec. Never returns. */
 static void exec_vmm(const char *vmm, const char *config, const char *sock, const char *restore,
-		     const char *log, int lock_fd)
+		     const char *pr_key, const char *log, int lock_fd)
 {
 	setsid();
 	/* Move the lock out of the way of 0..3 first. */
@@ -36,6 +36,8 @@ static void exec_vmm(const char *vmm, const char *config, const char *sock, cons
 	 * resource manager's pipes would never see EOF). */
 	close_range(LOCK_FD_IN_VMM + 1, ~0u, 0);
 	if (chdir("/") < 0)
+		_exit(127);
+	if (pr_key && *pr_key && setenv("HAVM_PR_KEY", pr_key, 1) < 0)
 		_exit(127);
 	char *const argv[] = { (char *)"vmm", (char *)"run", (char *)config, (char *)"--control",
 			       (char *)sock, restore ? (char *)"--restore" : NULL, (char *)restore,
@@ -82,7 +84,9 @@ static int child_ended(struct havm_vm *vm, int status, const char *log, struct h
 	last_log_line(log, last, sizeof(last));
 	if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
+		/* 23: the vmm found this node fenced on a disk's LUN (vm.h). */
 		enum havm_err_kind k = code == 127 ? HAVM_E_NOTFOUND
+				       : code == 23 ? HAVM_E_FENCED
 				       : code >= 20 && code <= 22 ? HAVM_E_STATE
 				       : kind_of_exit(code);
 		return havm_err_set(e, k, -ECHILD, "vm %s: vmm exited with status %d before it ran%s%s",
@@ -108,7 +112,7 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *resto
 	if (pid < 0)
 		return havm_err_set(e, HAVM_E_INTERNAL, -errno, "vm %s: fork: %s", vm->name, strerror(errno));
 	if (pid == 0)
-		exec_vmm(vmm, vm->config_path, sock, restore, log, havm_runtime_lock_fd(rt));
+		exec_vmm(vmm, vm->config_path, sock, restore, vm->pr_key, log, havm_runtime_lock_fd(rt));
 
 	struct havm_proc_id id;
 	if (havm_proc_id_of(pid, &id) < 0) { /* already gone: waitpid tells */

@@ -56,11 +56,27 @@ int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st, struct havm_err *e
 	if (rc < 0 || *st != HAVM_VM_RUNNING)
 		return rc;
 	char state[32];
-	rc = havm_vm_ctl_state(vm, ISALIVE_TIMEOUT_MS, state, sizeof(state), e);
+	json_object *rep = NULL, *j = NULL;
+	rc = havm_vm_ctl(vm, "status", ISALIVE_TIMEOUT_MS, &rep, e);
 	if (rc < 0)
 		return rc; /* the vmm does not answer: not alive */
-	if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0)
-		return 0;
+	snprintf(state, sizeof(state), "%s",
+		 json_object_object_get_ex(rep, "state", &j) ? json_object_get_string(j) : "?");
+	bool fenced = json_object_object_get_ex(rep, "stop_reason", &j) &&
+		      strcmp(json_object_get_string(j), "fenced") == 0;
+	json_object_put(rep);
+	if (fenced)
+		return havm_err_set(e, HAVM_E_FENCED, -EACCES,
+				    "vm %s: its vmm stopped the guest: this node was fenced on a disk",
+				    vm->name);
+	if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0) {
+		/* Thorough: this node's key still on every iSCSI disk? The .vmc
+		 * may be unreadable now: then there is nothing to check by. */
+		struct havm_err oerr;
+		if (!vm->opened && havm_open(vm, &oerr) < 0)
+			hlog(LOG_DEBUG, "vm %s: no fencing check: %s", vm->name, oerr.msg);
+		return vm->opened ? havm_vm_check_fenced(vm, e) : 0;
+	}
 	/* "off" (powered off, vmm waiting for quit) or "stopped" (the guest
 	 * stopped itself): the process lives, the VM does not. */
 	return havm_err_set(e, HAVM_E_STATE, -ESRCH,

@@ -168,6 +168,11 @@ int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p, struct hav
 	}
 	vm->stop_policy = p->stop_policy;
 	vm->require_cluster = p->require_cluster;
+	if (p->pr_key && snprintf(vm->pr_key, sizeof(vm->pr_key), "%s", p->pr_key) >= (int)sizeof(vm->pr_key)) {
+		rc = havm_err_set(e, HAVM_E_CONFIG, -EINVAL,
+				  "pr_key '%.20s...': expected a hexadecimal key or \"cmap\"", p->pr_key);
+		goto fail;
+	}
 	*out = vm;
 	return 0;
 fail:
@@ -263,6 +268,14 @@ static int check_vmc(struct havm_vm *vm, const char *buf, size_t len, struct hav
 				  "%s: <vm name=\"%s\">: expected \"%s\", the file name without "
 				  ".vmc (havm finds a VM's runtime state by its file name)",
 				  vm->config_path, cfg->name, vm->name);
+	/* Disks on iSCSI LUNs: IsAlive checks this node's key on them. */
+	vm->n_iscsi_disks = 0;
+	for (unsigned i = 0; rc == 0 && i < cfg->ndisks; i++) {
+		const char *p = cfg->disks[i].path;
+		if (p && strncmp(p, "iscsi://", 8) == 0 &&
+		    vm->n_iscsi_disks < sizeof(vm->iscsi_disks) / sizeof(vm->iscsi_disks[0]))
+			snprintf(vm->iscsi_disks[vm->n_iscsi_disks++], sizeof(vm->iscsi_disks[0]), "%s", p);
+	}
 	vmc_free(cfg);
 	return rc;
 }

@@ -22,6 +22,10 @@ struct havm_vm {
 	enum havm_stop_policy stop_policy;
 	bool require_cluster;
 	bool opened;
+	char pr_key[32];            /* the pr_key parameter, "" = $HAVM_PR_KEY */
+	/* iscsi:// disk URLs of the .vmc (filled by Open) */
+	char iscsi_disks[4][1024];
+	unsigned n_iscsi_disks;
 };
 
 /* Opens the VM's runtime directory (flags as havm_runtime_open). */
@@ -81,6 +85,12 @@ int havm_deadline_ctl_ms(const struct havm_deadline *dl);
 int havm_vm_wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct havm_proc_id *id,
 		      const struct havm_deadline *dl, const char *after,
 		      struct havm_err *e) HAVM_MUST_CHECK;
+
+/* fence_check.c: HAVM_E_FENCED when this node's PR key (pr_key parameter,
+ * else $HAVM_PR_KEY; none = nothing to check) is missing from one of the
+ * VM's iSCSI disks (needs Open). Read-only: reads the keys, registers
+ * nothing. LUNs that cannot be reached are HAVM_E_IO. */
+int havm_vm_check_fenced(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Sleeps @ms milliseconds, or less when @dl is sooner; false when @dl has
  * passed. Keeps every wait loop bounded. */
