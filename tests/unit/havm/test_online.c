@@ -8,7 +8,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "havm/quorum_int.h"
@@ -168,6 +172,80 @@ static void test_online_with_missing_config_fails_open(void **state)
 	assert_int_equal(e.kind, HAVM_E_NOTFOUND);
 }
 
+/* A "vmm" that exits $FAKE_RESTORE_RC when asked to restore and 2 (config)
+ * when asked to boot: both before running, so no control socket is needed. */
+static void fake_restoring_vmm(struct lc_fixture *f, const char *restore_rc, char *vsv, size_t len)
+{
+	char prog[PATH_MAX + 16];
+	snprintf(prog, sizeof(prog), "%s/vmm", f->dir);
+	FILE *fp = fopen(prog, "w");
+	assert_non_null(fp);
+	fputs("#!/bin/sh\nfor a; do [ \"$a\" = --restore ] && exit $FAKE_RESTORE_RC; done\nexit 2\n", fp);
+	fclose(fp);
+	assert_int_equal(chmod(prog, 0755), 0);
+	setenv("HAVM_VMM", prog, 1);
+	setenv("FAKE_RESTORE_RC", restore_rc, 1);
+	snprintf(vsv, len, "%s/web1.vsv", f->dir);
+	fp = fopen(vsv, "w");
+	assert_non_null(fp);
+	fputs("state", fp);
+	fclose(fp);
+}
+
+static bool exists_with(const char *path, const char *suffix)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return access(p, F_OK) == 0;
+}
+
+static void test_refused_state_is_set_aside_and_the_vm_boots(void **state)
+{
+	struct lc_fixture *f = *state;
+	char vsv[PATH_MAX];
+	fake_restoring_vmm(f, "9", vsv, sizeof(vsv)); /* 9: a disk moved on */
+	struct havm_err e;
+	havm_err_clear(&e);
+	enum havm_online_how how = HAVM_ONLINE_RESTORED;
+	/* The cold boot is attempted (and fails here: this fake exits 2). */
+	assert_true(havm_online_ex(f->vm, 0, NULL, &how, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_CONFIG);
+	assert_non_null(strstr(e.msg, "status 2"));
+	assert_false(exists_with(vsv, ""));
+	assert_true(exists_with(vsv, ".refused"));
+	assert_false(lc_exists(f, HAVM_RUNTIME_PIDFILE));
+}
+
+static void test_state_failing_for_another_reason_is_kept_and_reported(void **state)
+{
+	struct lc_fixture *f = *state;
+	char vsv[PATH_MAX];
+	fake_restoring_vmm(f, "4", vsv, sizeof(vsv)); /* 4: an I/O error, may clear */
+	struct havm_err e;
+	havm_err_clear(&e);
+	assert_true(havm_online(f->vm, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_IO);
+	assert_true(exists_with(vsv, ""));
+	assert_false(exists_with(vsv, ".refused"));
+}
+
+static void test_restore_only_never_boots(void **state)
+{
+	struct lc_fixture *f = *state;
+	struct havm_err e;
+	havm_err_clear(&e);
+	setenv("HAVM_VMM", "/bin/true", 1);
+	assert_true(havm_online_ex(f->vm, HAVM_ONLINE_RESTORE_ONLY, NULL, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_STATE);
+	assert_non_null(strstr(e.msg, "no saved state"));
+	char vsv[PATH_MAX];
+	fake_restoring_vmm(f, "3", vsv, sizeof(vsv)); /* 3: damaged */
+	assert_true(havm_online_ex(f->vm, HAVM_ONLINE_RESTORE_ONLY, NULL, NULL, &e) < 0);
+	assert_int_equal(e.kind, HAVM_E_FORMAT); /* the restore's error, no boot */
+	assert_true(exists_with(vsv, ".refused"));
+	assert_false(exists_with(vsv, ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +256,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_vmm_program_is_notfound, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_online_busy_when_lock_held_without_vmm, setup, lc_teardown),
 		cmocka_unit_test_setup_teardown(test_online_with_missing_config_fails_open, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_state_is_set_aside_and_the_vm_boots, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_state_failing_for_another_reason_is_kept_and_reported, setup, lc_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_only_never_boots, setup, lc_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

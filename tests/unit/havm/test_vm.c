@@ -226,6 +226,30 @@ static void test_deadline_counts_down_and_unset_is_unbounded(void **state)
 	assert_true(havm_deadline_left_ms(NULL) == UINT64_MAX);
 }
 
+static void test_state_path_is_beside_the_vmc_or_in_the_dir_store_never_in_a_lun_store(void **state)
+{
+	(void)state;
+	char buf[PATH_MAX];
+	struct havm_vm *vm = new_vm("/srv/vms/web1.vmc", NULL);
+	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/srv/vms/web1.vsv");
+	havm_close(vm);
+	vm = new_vm("/web2", NULL); /* no .vmc suffix, at the root */
+	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/web2.vsv");
+	havm_close(vm);
+	vm = new_vm("web3", "dir:/shared/store");
+	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/shared/store/web3.vsv");
+	assert_int_equal(havm_vm_state_path(vm, buf, 10), -ENAMETOOLONG);
+	havm_close(vm);
+	vm = new_vm("web4", "iscsi://127.0.0.1/iqn.2024-01.test:s/1");
+	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), -ENOTSUP);
+	havm_close(vm);
+	assert_string_equal(havm_online_how_name(HAVM_ONLINE_RESTORED), "restored");
+	assert_string_equal(havm_online_how_name(HAVM_ONLINE_BOOTED), "booted");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_reads_well_formed_config_by_path_and_from_dir_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors_name_file_line_and_kind, setup, teardown),
 		cmocka_unit_test(test_deadline_counts_down_and_unset_is_unbounded),
+		cmocka_unit_test(test_state_path_is_beside_the_vmc_or_in_the_dir_store_never_in_a_lun_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
