@@ -31,7 +31,7 @@ struct f80 {
 #define FSW_C0 0x0100u
 #define FSW_C1 0x0200u
 #define FSW_C2 0x0400u
-#define FSW_C3 0x2000u
+#define FSW_C3 0x4000u
 #define FSW_B  0x8000u
 #define FSW_CC (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)
 #define FSW_EXC 0x003fu

@@ -43,7 +43,7 @@ cpu_bench_LIBS := vmcore_cpu common
 BENCH_SCRIPTS += tests/cpu/bench_cpu.sh
 
 # cmocka unit tests (tests/unit/cpu/), one binary per source file.
-UNIT_TESTS += test_cpu_exec_alu test_cpu_mmu test_cpu_seg test_cpu_except test_cpu_exec_0f
+UNIT_TESTS += test_cpu_exec_alu test_cpu_mmu test_cpu_seg test_cpu_except test_cpu_exec_0f test_cpu_fpu
 test_cpu_exec_alu_SRCS := tests/unit/cpu/test_exec_alu.c
 test_cpu_exec_alu_LIBS := vmcore_cpu common
 test_cpu_mmu_SRCS := tests/unit/cpu/test_mmu.c
@@ -57,3 +57,5 @@ test_cpu_exec_0f_LIBS := vmcore_cpu common
 UNIT_TESTS += test_cpu_cache
 test_cpu_cache_SRCS := tests/unit/cpu/test_cache.c
 test_cpu_cache_LIBS := vmcore_cpu common
+test_cpu_fpu_SRCS := tests/unit/cpu/test_fpu.c
+test_cpu_fpu_LIBS := vmcore_cpu common
