@@ -35,6 +35,7 @@ int cache_init(struct cpu *c)
 		memset(c->bhash, 0, BHASH_SIZE * sizeof(*c->bhash));
 		c->arena_used = 0;
 		c->blk_abort = true;
+		c->cache_gen++;
 		return 0;
 	}
 	cache_flush(c);
@@ -55,7 +56,8 @@ void cache_flush(struct cpu *c)
 	size_t off = 0;
 	while (off < c->arena_used) {
 		struct block *b = (struct block *)(c->arena + off);
-		c->bhash[bhash(b->pa, b->mode)] = NULL;
+		if (b->pa != BLOCK_DEAD)
+			c->bhash[bhash(b->pa, b->mode)] = NULL;
 		if ((b->pa >> 12) < c->code_npages)
 			c->code_pages[b->pa >> 12] = NULL;
 		off += sizeof(*b) + b->n * sizeof(struct insn);
@@ -63,6 +65,7 @@ void cache_flush(struct cpu *c)
 	}
 	c->arena_used = 0;
 	c->blk_abort = true;
+	c->cache_gen++;
 }
 
 void cache_invalidate_page(struct cpu *c, uint32_t pfn)
@@ -73,6 +76,8 @@ void cache_invalidate_page(struct cpu *c, uint32_t pfn)
 		*b->hprev = b->hnext;
 		if (b->hnext)
 			b->hnext->hprev = b->hprev;
+		b->pa = BLOCK_DEAD;   /* links to it no longer match */
+		b->link = NULL;
 	}
 	c->code_pages[pfn] = NULL;
 	c->blk_abort = true;
@@ -130,6 +135,7 @@ static struct block *build(struct cpu *c, uint32_t pa, unsigned mode, const uint
 			break;
 	}
 	b->pa = pa;
+	b->link = NULL;
 	b->mode = (uint8_t)mode;
 	b->n = (uint8_t)n;
 	b->bytes = (uint16_t)bytes;
@@ -156,6 +162,8 @@ struct block *cache_lookup(struct cpu *c)
 	uint32_t eip = c->s.eip;
 	if (eip > cs->limit)
 		return NULL;
+	c->insn_eip = eip;   /* restart point of a #PF on the fetch */
+	c->insn_esp = c->s.gpr[CPU_ESP];
 	uint32_t lin = cs->base + eip;
 	if ((lin & ~0xfffu) != c->fetch_lin) {
 		const uint8_t *h = mmu_code_page(c, lin & ~0xfffu);   /* may raise #PF */

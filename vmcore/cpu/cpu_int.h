@@ -110,11 +110,13 @@ struct insn {
 	bool mem;           /* the r/m operand is in memory */
 	bool o32;
 	bool end;           /* a branch: ends the block */
+	uint8_t kind;       /* INSN_K_*: inlined in the run loop; INSN_K_CALL calls fn */
 };
 
 #define BLOCK_MAX_INSNS 32
 #define BLOCK_MODE_CODE32 1u
 #define BLOCK_MODE_PMODE 2u
+#define BLOCK_DEAD 0xffffffffu       /* pa of an invalidated block */
 
 struct block {
 	uint32_t pa;                 /* physical address of the first instruction */
@@ -123,6 +125,7 @@ struct block {
 	uint16_t bytes;              /* bytes covered by records with len > 0 */
 	struct block *hnext, **hprev; /* hash chain */
 	struct block *pnext;         /* blocks of the same physical page */
+	struct block *link;          /* the block its branch went to last time (a hint, checked) */
 	struct insn insns[];
 };
 
@@ -186,6 +189,7 @@ struct cpu {
 	uint8_t *arena;              /* blocks, bump-allocated; full = flush all */
 	size_t arena_used;
 	bool blk_abort;              /* code was invalidated: leave the running block */
+	uint32_t cache_gen;          /* bumped by every flush (links must not survive one) */
 	bool in_block;               /* restart point is blk_eip + record offset */
 	uint32_t blk_eip;            /* EIP of the running block's first instruction */
 	uint64_t blk_insns0;         /* stats.instructions when it started */
@@ -471,6 +475,104 @@ HOT_INLINE struct block *cache_find(struct cpu *c)
 bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i);
 bool insn_ends_block(const struct insn *i);
 void insn_fallback(struct cpu *c, const struct insn *i);   /* exec_one() at EIP */
+
+/* The hottest records run inline in the run loop (no call/return, state
+ * kept in registers); the handlers in exec_fast.c are the same code. */
+enum {
+	INSN_K_CALL, INSN_K_ADD_RR, INSN_K_ADD_RI, INSN_K_SUB_RR, INSN_K_SUB_RI, INSN_K_XOR_RR,
+	INSN_K_XOR_RI, INSN_K_CMP_RR, INSN_K_CMP_RI, INSN_K_TEST_RR, INSN_K_INC32, INSN_K_DEC32,
+	INSN_K_MOV_RR, INSN_K_MOV_RI, INSN_K_MOV_RM, INSN_K_MOV_MR, INSN_K_JZ,
+};
+
+HOT_INLINE uint32_t insn_ea(const struct cpu *c, const struct insn *i)
+{
+	const uint32_t *g = c->s.gpr;
+	return (i->disp + (g[i->base] & i->bmask) + ((g[i->index] & i->imask) << i->scale)) & i->eamask;
+}
+
+/* CF without materialising all flags (INC/DEC preserve it). */
+HOT_INLINE uint32_t insn_cf(struct cpu *c)
+{
+	switch (c->lf_op) {
+	case LF_LOGIC: return 0;
+	case LF_NONE: case LF_INC: case LF_DEC: return c->s.eflags & F_CF;
+	default: return flags_cf(c) ? F_CF : 0;
+	}
+}
+
+HOT_INLINE void insn_jump(struct cpu *c, const struct insn *i, uint32_t target)
+{
+	if (!i->o32)
+		target &= 0xffff;
+	if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
+		cpu_raise(c, EXC_GP, 0);
+	c->s.eip = target;
+}
+
+HOT_INLINE void insn_exec(struct cpu *c, const struct insn *i)
+{
+	uint32_t *g = c->s.gpr, a, b, r;
+	switch (i->kind) {
+	case INSN_K_ADD_RR: b = g[i->rm]; goto add;
+	case INSN_K_ADD_RI: b = i->imm;
+	add:
+		a = g[i->reg];
+		r = a + b;
+		g[i->reg] = r;
+		lazy_set(c, LF_ADD, 4, a, b, r);
+		return;
+	case INSN_K_SUB_RR: b = g[i->rm]; goto sub;
+	case INSN_K_SUB_RI: b = i->imm;
+	sub:
+		a = g[i->reg];
+		r = a - b;
+		g[i->reg] = r;
+		lazy_set(c, LF_SUB, 4, a, b, r);
+		return;
+	case INSN_K_XOR_RR: b = g[i->rm]; goto xor;
+	case INSN_K_XOR_RI: b = i->imm;
+	xor:
+		a = g[i->reg];
+		r = a ^ b;
+		g[i->reg] = r;
+		lazy_set(c, LF_LOGIC, 4, a, b, r);
+		return;
+	case INSN_K_CMP_RR: b = g[i->rm]; goto cmp;
+	case INSN_K_CMP_RI: b = i->imm;
+	cmp:
+		a = g[i->reg];
+		lazy_set(c, LF_SUB, 4, a, b, a - b);
+		return;
+	case INSN_K_TEST_RR:
+		a = g[i->reg];
+		b = g[i->rm];
+		lazy_set(c, LF_LOGIC, 4, a, b, a & b);
+		return;
+	case INSN_K_INC32:
+	case INSN_K_DEC32: {
+		uint32_t cf = insn_cf(c);
+		a = g[i->rm];
+		r = i->kind == INSN_K_INC32 ? a + 1 : a - 1;
+		g[i->rm] = r;
+		c->s.eflags = (c->s.eflags & ~F_CF) | cf;
+		lazy_set(c, i->kind == INSN_K_INC32 ? LF_INC : LF_DEC, 4, a, 1, r);
+		return;
+	}
+	case INSN_K_MOV_RR: g[i->reg] = g[i->rm]; return;
+	case INSN_K_MOV_RI: g[i->rm] = i->imm; return;
+	case INSN_K_MOV_RM: g[i->reg] = mem_read(c, i->seg, insn_ea(c, i), 4); return;
+	case INSN_K_MOV_MR: mem_write(c, i->seg, insn_ea(c, i), 4, g[i->reg]); return;
+	case INSN_K_JZ: {
+		bool z = c->lf_op != LF_NONE ? c->lf_r == 0 : (c->s.eflags & F_ZF) != 0;
+		if (z != (i->op & 1))
+			insn_jump(c, i, c->s.eip + i->imm);
+		return;
+	}
+	default:
+		i->fn(c, i);
+		return;
+	}
+}
 
 /* exec_main.c */
 void jump_near(struct cpu *c, const struct dec *d, uint32_t target);

@@ -10,11 +10,9 @@
  * register forms get their own handlers, chosen at decode time. */
 #include "vmcore/cpu/cpu_int.h"
 
-HOT_INLINE uint32_t f_ea(const struct cpu *c, const struct insn *i)
-{
-	const uint32_t *g = c->s.gpr;
-	return (i->disp + (g[i->base] & i->bmask) + ((g[i->index] & i->imask) << i->scale)) & i->eamask;
-}
+#define f_ea insn_ea
+#define f_cf insn_cf
+#define f_jump insn_jump
 
 HOT_INLINE uint32_t f_rm_read(struct cpu *c, const struct insn *i, unsigned size)
 {
@@ -29,25 +27,6 @@ HOT_INLINE void f_rm_write(struct cpu *c, const struct insn *i, unsigned size, u
 		reg_write(c, i->rm, size, v);
 	else
 		mem_write(c, i->seg, f_ea(c, i), size, v);
-}
-
-HOT_INLINE void f_jump(struct cpu *c, const struct insn *i, uint32_t target)
-{
-	if (!i->o32)
-		target &= 0xffff;
-	if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
-		cpu_raise(c, EXC_GP, 0);
-	c->s.eip = target;
-}
-
-/* CF without materialising all flags (INC/DEC preserve it). */
-HOT_INLINE uint32_t f_cf(struct cpu *c)
-{
-	switch (c->lf_op) {
-	case LF_LOGIC: return 0;
-	case LF_NONE: case LF_INC: case LF_DEC: return c->s.eflags & F_CF;
-	default: return flags_cf(c) ? F_CF : 0;
-	}
 }
 
 void insn_fallback(struct cpu *c, const struct insn *i)
@@ -215,6 +194,14 @@ static void h_jcc(struct cpu *c, const struct insn *i)
 		f_jump(c, i, c->s.eip + i->imm);
 }
 
+/* JZ/JNZ: ZF is "result == 0" for every lazy op (flags_cond's rule) */
+static void h_jz(struct cpu *c, const struct insn *i)
+{
+	bool z = c->lf_op != LF_NONE ? c->lf_r == 0 : (c->s.eflags & F_ZF) != 0;
+	if (z != (i->op & 1))
+		f_jump(c, i, c->s.eip + i->imm);
+}
+
 static void h_jmp(struct cpu *c, const struct insn *i) { f_jump(c, i, c->s.eip + i->imm); }
 static void h_jmp_rm(struct cpu *c, const struct insn *i) { f_jump(c, i, f_rm_read(c, i, i->size)); }
 
@@ -252,6 +239,22 @@ bool insn_ends_block(const struct insn *i)
 }
 
 /* ---- decoder ---- */
+
+static uint8_t kind_of(insn_fn fn)
+{
+	static const struct { insn_fn fn; uint8_t kind; } kinds[] = {
+		{ h_add_rr, INSN_K_ADD_RR }, { h_add_ri, INSN_K_ADD_RI }, { h_sub_rr, INSN_K_SUB_RR },
+		{ h_sub_ri, INSN_K_SUB_RI }, { h_xor_rr, INSN_K_XOR_RR }, { h_xor_ri, INSN_K_XOR_RI },
+		{ h_cmp_rr, INSN_K_CMP_RR }, { h_cmp_ri, INSN_K_CMP_RI }, { h_test_rr, INSN_K_TEST_RR },
+		{ h_inc32, INSN_K_INC32 }, { h_dec32, INSN_K_DEC32 }, { h_mov_rr32, INSN_K_MOV_RR },
+		{ h_mov_r_i32, INSN_K_MOV_RI }, { h_mov_r_m32, INSN_K_MOV_RM }, { h_mov_m_r32, INSN_K_MOV_MR },
+		{ h_jz, INSN_K_JZ },
+	};
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (kinds[k].fn == fn)
+			return kinds[k].kind;
+	return INSN_K_CALL;
+}
 
 struct src {
 	const uint8_t *p;
@@ -359,7 +362,7 @@ static bool decode_0f(struct src *s, bool o32, bool a32, int seg, struct insn *i
 		if (!o32)
 			i->imm = (uint32_t)(int16_t)i->imm;
 		i->op = op & 0xf;
-		i->fn = h_jcc;
+		i->fn = (op & 0xe) == 4 ? h_jz : h_jcc;
 		i->end = true;
 		return true;
 	}
@@ -475,7 +478,7 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		if (!get_s8(&s, &i->imm))
 			return false;
 		i->op = op & 0xf;
-		i->fn = h_jcc;
+		i->fn = (op & 0xe) == 4 ? h_jz : h_jcc;
 		i->end = true;
 		break;
 	case 0x80: case 0x81: case 0x82: case 0x83:
@@ -617,5 +620,6 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 	}
 done:
 	i->len = (uint8_t)s.n;
+	i->kind = kind_of(i->fn);
 	return true;
 }

@@ -149,6 +149,8 @@ static bool take_interrupt(struct cpu *c)
 /* One instruction the old way: decoded from memory, TF honoured. */
 static void step_one(struct cpu *c)
 {
+	c->insn_eip = c->s.eip;
+	c->insn_esp = c->s.gpr[CPU_ESP];
 	c->s.irq_shadow = 0;
 	bool tf = c->s.eflags & F_TF;
 	exec_one(c);
@@ -162,6 +164,24 @@ static void step_one(struct cpu *c)
 	}
 }
 
+/* The block after @b: its link when that still matches CS:EIP (same
+ * physical address and mode, not invalidated), else a cache lookup, which
+ * then becomes the link unless the lookup flushed the cache. */
+static struct block *next_block(struct cpu *c, struct block *b)
+{
+	const struct cpu_segment *cs = &c->s.seg[CPU_SEG_CS];
+	uint32_t eip = c->s.eip, lin = cs->base + eip;
+	struct block *nb = b->link;
+	if (nb && (lin & ~0xfffu) == c->fetch_lin && nb->pa == (c->fetch_pa | (lin & 0xfff)) &&
+	    (uint64_t)eip + nb->bytes - 1 <= cs->limit && (c->code32 || eip + nb->bytes <= 0x10000))
+		return nb;   /* same mode: b's branch changed no mode */
+	uint32_t gen = c->cache_gen;
+	nb = cache_find(c);
+	if (nb && gen == c->cache_gen && nb->mode == b->mode && nb->bytes)
+		b->link = nb;
+	return nb;
+}
+
 /* Runs a block's records up to the budget. Only the last record can
  * branch, change mode, IF, TF or CS, or read EIP (branches and the
  * exec_one() fallback end blocks), so the records before it neither update
@@ -169,35 +189,48 @@ static void step_one(struct cpu *c)
  * from the retired count. stats.instructions stays exact per instruction
  * (the machine's virtual clock reads it from device callbacks). The loop
  * leaves the block after an instruction that invalidated cached code. */
-static void run_block(struct cpu *c, const struct block *b)
+static void run_block(struct cpu *c, struct block *b)
 {
-	const struct insn *i = b->insns;
-	const struct insn *last = i + (b->n <= c->run_left ? b->n : (unsigned)c->run_left) - 1;
-	uint32_t eip0 = c->s.eip;
-	uint64_t n0 = c->stats.instructions;
-	c->blk_abort = false;
-	c->blk = b;
-	c->blk_eip = eip0;
-	c->blk_insns0 = n0;
-	c->in_block = true;
-	for (; i != last; i++) {
-		i->fn(c, i);
-		c->stats.instructions++;
-		if (unlikely(c->blk_abort)) {
-			c->in_block = false;
-			c->s.eip = eip0 + i->off + i->len;
-			c->run_left -= c->stats.instructions - n0;
-			return;
+	for (;;) {
+		const struct insn *i = b->insns;
+		const struct insn *last = i + (b->n <= c->run_left ? b->n : (unsigned)c->run_left) - 1;
+		uint32_t eip0 = c->s.eip;
+		uint64_t n0 = c->stats.instructions;
+		c->blk_abort = false;
+		c->blk = b;
+		c->blk_eip = eip0;
+		c->blk_insns0 = n0;
+		c->in_block = true;
+		for (; i != last; i++) {
+			insn_exec(c, i);
+			c->stats.instructions++;
+			if (unlikely(c->blk_abort)) {
+				c->in_block = false;
+				c->s.eip = eip0 + i->off + i->len;
+				c->run_left -= c->stats.instructions - n0;
+				return;
+			}
 		}
+		c->in_block = false;
+		c->run_left -= c->stats.instructions - n0;
+		c->insn_eip = eip0 + i->off;
+		c->insn_esp = c->s.gpr[CPU_ESP];
+		c->s.eip = c->insn_eip + i->len;
+		insn_exec(c, i);
+		c->stats.instructions++;
+		c->run_left--;
+		/* Chain to the next block without the full checks of the run
+		 * loop: a fast branch changes neither IF, TF, the interrupt
+		 * shadow nor the halted state, so only the budget and the
+		 * cross-thread events need looking at. */
+		if (!i->end || c->run_left == 0 ||
+		    (atomic_load_explicit(&c->irq_line, memory_order_relaxed) |
+		     atomic_load_explicit(&c->exit_req, memory_order_relaxed)))
+			return;
+		b = next_block(c, b);
+		if (!b)
+			return;
 	}
-	c->in_block = false;
-	c->run_left -= c->stats.instructions - n0;
-	c->insn_eip = eip0 + i->off;
-	c->insn_esp = c->s.gpr[CPU_ESP];
-	c->s.eip = c->insn_eip + i->len;
-	i->fn(c, i);
-	c->stats.instructions++;
-	c->run_left--;
 }
 
 /* A fault inside run_block() before its last record: the faulting record
@@ -209,6 +242,31 @@ static void block_fault(struct cpu *c)
 	c->run_left -= done;
 	c->insn_eip = c->blk_eip + c->blk->insns[done].off;
 	c->insn_esp = c->s.gpr[CPU_ESP];
+}
+
+/* The loop, outside the function that calls setjmp so the compiler may
+ * keep its state in registers. */
+static __attribute__((noinline)) enum cpu_exit_reason run_loop(struct cpu *c)
+{
+	for (;;) {
+		if (unlikely(c->run_left == 0))
+			return CPU_EXIT_BUDGET;
+		if (unlikely(atomic_load_explicit(&c->irq_line, memory_order_relaxed) |
+			     atomic_load_explicit(&c->exit_req, memory_order_relaxed))) {
+			if (atomic_exchange(&c->exit_req, 0))
+				return CPU_EXIT_REQUEST;
+			take_interrupt(c);
+		}
+		if (unlikely(c->s.halted))
+			return (c->s.eflags & F_IF) ? CPU_EXIT_HLT : CPU_EXIT_HLT_DEAD;
+		struct block *b = NULL;
+		if (likely(!(c->s.eflags & F_TF) && !c->s.irq_shadow))
+			b = cache_find(c);   /* the slow path may raise #PF for the fetch */
+		if (likely(b))
+			run_block(c, b);
+		else
+			step_one(c);
+	}
 }
 
 static enum cpu_exit_reason interp_run(struct cpu *c, uint64_t budget, struct havm_err *err)
@@ -230,27 +288,7 @@ static enum cpu_exit_reason interp_run(struct cpu *c, uint64_t budget, struct ha
 			return CPU_EXIT_INTERNAL;
 		}
 	}
-	for (;;) {
-		if (unlikely(c->run_left == 0))
-			return CPU_EXIT_BUDGET;
-		if (unlikely(atomic_load_explicit(&c->irq_line, memory_order_relaxed) |
-			     atomic_load_explicit(&c->exit_req, memory_order_relaxed))) {
-			if (atomic_exchange(&c->exit_req, 0))
-				return CPU_EXIT_REQUEST;
-			take_interrupt(c);
-		}
-		if (unlikely(c->s.halted))
-			return (c->s.eflags & F_IF) ? CPU_EXIT_HLT : CPU_EXIT_HLT_DEAD;
-		c->insn_eip = c->s.eip;
-		c->insn_esp = c->s.gpr[CPU_ESP];
-		struct block *b = NULL;
-		if (likely(!(c->s.eflags & F_TF) && !c->s.irq_shadow))
-			b = cache_find(c);   /* may raise #PF for the fetch */
-		if (likely(b))
-			run_block(c, b);
-		else
-			step_one(c);
-	}
+	return run_loop(c);
 }
 
 static void interp_set_irq(struct cpu *c, bool level)
