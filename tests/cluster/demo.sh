@@ -85,7 +85,7 @@ fenced=no
 bed_wait_fenced -n "$view" "$victim" 30 $((tk / 1000)) 2>/dev/null && fenced=yes
 vmha_wait_handoff "$tk" 30 || fail "no acks on $survivor after the failover"
 read -r _ kol kob kot _ knf knb knt <<<"$(vmha_handoff "$tk")"
-say "VM restarted on $survivor ($victim fenced by fence_havm: $fenced)"
+say "VM restarted on $survivor ($victim fenced by fence_havm: $fenced); the guest booted again (boot $kob -> $knb: a dead node saves nothing) and continues its records from the disk"
 sleep 2
 
 bed_sample_stop

@@ -14,21 +14,31 @@
 : "${VMHA_VM:=rec1}"
 : "${VMHA_RSC:=vm1}"
 
-# vmha_setup STOP_POLICY: the store directory, disk, .vmc and the Pacemaker
-# resource (not started until Pacemaker places it).
+# vmha_setup STOP_POLICY [LUN FILE]: the store directory, disk, .vmc and the
+# Pacemaker resource (not started until Pacemaker places it). With LUN (a
+# bed_san_lun number) and FILE (its backing file) the disk is that SAN LUN (iscsi:// URL, pr_key=cmap:
+# the vmm registers under the node's fence_havm key and stops the VM when
+# fenced) and VMHA_DISK is the LUN's backing file; else a raw file.
 vmha_setup() {
-	local policy=${1:-save}
+	local policy=${1:-save} lun=${2:-} disk extra=""
 	VMHA_STORE=$BED_DIR/store
 	VMHA_SERIAL=$BED_DIR/serial-$VMHA_VM.log
-	VMHA_DISK=$VMHA_STORE/$VMHA_VM.raw
 	mkdir -p "$VMHA_STORE"
 	: >"$VMHA_SERIAL"
-	truncate -s 8M "$VMHA_DISK"
+	if [[ -n $lun ]]; then
+		disk=$BED_SAN_URL/$lun
+		VMHA_DISK=$3
+		extra="<nvpair id=\"$VMHA_RSC-prkey\" name=\"pr_key\" value=\"cmap\"/>"
+	else
+		VMHA_DISK=$VMHA_STORE/$VMHA_VM.raw
+		truncate -s 8M "$VMHA_DISK"
+		disk=$VMHA_DISK
+	fi
 	cat >"$VMHA_STORE/$VMHA_VM.vmc" <<VMC
 <vm name="$VMHA_VM">
   <memory unit="MiB">4</memory>
   <boot><image load="0x100000">$HAVM_TOP/build/guests/recorder.bin</image></boot>
-  <disk path="$VMHA_DISK" format="raw"/>
+  <disk path="$disk" format="raw"/>
   <serial port="com1" backend="socket" path="/run/$VMHA_VM.serial"/>
 </vm>
 VMC
@@ -38,6 +48,7 @@ VMC
 	    <nvpair id=\"$VMHA_RSC-config\" name=\"config\" value=\"$VMHA_VM\"/>
 	    <nvpair id=\"$VMHA_RSC-store\" name=\"store\" value=\"dir:$VMHA_STORE\"/>
 	    <nvpair id=\"$VMHA_RSC-policy\" name=\"stop_policy\" value=\"$policy\"/>
+	    $extra
 	  </instance_attributes>
 	  <meta_attributes id=\"$VMHA_RSC-meta\">
 	    <nvpair id=\"$VMHA_RSC-stick\" name=\"resource-stickiness\" value=\"100\"/>
