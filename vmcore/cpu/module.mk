@@ -59,3 +59,12 @@ test_cpu_cache_SRCS := tests/unit/cpu/test_cache.c
 test_cpu_cache_LIBS := vmcore_cpu common
 test_cpu_fpu_SRCS := tests/unit/cpu/test_fpu.c
 test_cpu_fpu_LIBS := vmcore_cpu common
+
+# x87 differential test against unicorn (tests/cpu/difftest_x87.c).
+CPU_DIFFTEST_X87_SRCS := tests/cpu/difftest_x87.c tests/cpu/difftest_gen.c
+build/asan/tests/cpu_difftest_x87: $(patsubst %.c,build/asan/obj/%.o,$(CPU_DIFFTEST_X87_SRCS)) \
+    build/asan/lib/libvmcore_cpu.a build/asan/lib/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lunicorn -lqb
+check-build: build/asan/tests/cpu_difftest_x87
+INTEGRATION_TESTS += tests/integration/test_cpu_diff_x87.sh
