@@ -21,12 +21,6 @@ INTEGRATION_TESTS += tests/integration/test_cpu_diff.sh
 # Debian's 686 kernel booted by vmm on this CPU (needs make guest-linux).
 INTEGRATION_TESTS += tests/integration/test_vmm_linux.sh
 
-# `make test-cpu`: the CPU's unit tests and the bounded differential run.
-CPU_UNIT_TESTS = $(filter test_cpu_%,$(UNIT_TESTS))
-test-cpu: build/asan/tests/cpu_difftest $(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))
-	@tests/lib/run-suites.sh --unit "$(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))" \
-	    --integration tests/integration/test_cpu_diff.sh
-
 # `make fuzz` also runs a long randomised differential run (optimised build,
 # a new seed each time; CPU_FUZZ_COUNT instructions per mode).
 CPU_FUZZ_COUNT ?= 5000000
@@ -68,3 +62,11 @@ build/asan/tests/cpu_difftest_x87: $(patsubst %.c,build/asan/obj/%.o,$(CPU_DIFFT
 	$(CC) $(SAN_LDFLAGS) -o $@ $^ -lunicorn -lqb
 check-build: build/asan/tests/cpu_difftest_x87
 INTEGRATION_TESTS += tests/integration/test_cpu_diff_x87.sh
+
+# `make test-cpu`: the CPU's unit tests and the bounded differential run
+# (last in the file: the prerequisites expand when the rule is read, so every
+# test_cpu_* must be in UNIT_TESTS by then).
+CPU_UNIT_TESTS = $(filter test_cpu_%,$(UNIT_TESTS))
+test-cpu: build/asan/tests/cpu_difftest $(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))
+	@tests/lib/run-suites.sh --unit "$(addprefix build/asan/tests/,$(CPU_UNIT_TESTS))" \
+	    --integration tests/integration/test_cpu_diff.sh
