@@ -1,7 +1,8 @@
 /* vmcore/cpu — private state of the interpreter, shared by its files.
  *
  * Layout of the work: interp.c runs the loop and owns the ops table;
- * exec_*.c execute instructions; decode.c reads prefixes/ModRM; flags.c
+ * cache.c keeps decoded blocks per physical page and exec_fast.c decodes
+ * and runs their records; exec_*.c execute instructions; decode.c reads prefixes/ModRM; flags.c
  * computes lazy flags; mmu.c translates linear addresses through a software
  * TLB holding host pointers; seg.c loads segment registers; except.c raises
  * and delivers exceptions and interrupts.
