@@ -77,15 +77,37 @@ static int write_nonzero(struct blk_dev *d, const uint8_t *buf, size_t len, uint
 	return 0;
 }
 
+/* Whether @len bytes at @off of @d read as zeros because no image of the
+ * chain has a block there: then they need neither a read nor a zero scan. */
+static int is_hole(const struct blk_dev *d, uint64_t off, uint64_t len)
+{
+	if (d->fmt != BLK_FMT_VHD_DYNAMIC && d->fmt != BLK_FMT_VHD_DIFF)
+		return 0;
+	uint64_t bs = (uint64_t)d->vhd.spb * 512;
+	for (uint64_t b = off / bs; b <= (off + len - 1) / bs; b++)
+		if (b < d->vhd.bat_entries && d->vhd.bat[b] != VHD_BAT_UNUSED)
+			return 0;
+	if (d->fmt == BLK_FMT_VHD_DIFF)
+		return d->vhd.parent && is_hole(d->vhd.parent, off, len);
+	return 1;
+}
+
 int vhd_copy_dev(struct blk_dev *src, struct blk_dev *dst, const struct vhd_tool_opts *o, uint64_t *copied)
 {
 	uint64_t size = blk_size(src) < blk_size(dst) ? blk_size(src) : blk_size(dst);
-	uint8_t *buf = malloc(CHUNK);
-	if (!buf)
+	void *mem = NULL;
+	/* page aligned: an O_DIRECT output writes straight from it */
+	if (posix_memalign(&mem, 4096, CHUNK) != 0)
 		return -ENOMEM;
+	uint8_t *buf = mem;
 	int rc = 0;
 	for (uint64_t off = 0; off < size && rc == 0; off += CHUNK) {
 		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+		if (is_hole(src, off, n)) {
+			if (o && o->progress)
+				o->progress(o->progress_arg, off + n, size);
+			continue;
+		}
 		rc = blk_read(src, off / 512, buf, (uint32_t)(n / 512));
 		if (rc == 0)
 			rc = write_nonzero(dst, buf, n, off, copied);
@@ -131,7 +153,10 @@ int vhd_convert(const char *src, const char *dst, enum vhd_out_type type, const 
 	if (rc < 0)
 		goto out_in;
 	st->final_size = final;
-	rc = blk_open(dst, BLK_O_RDWR | (type == VHD_OUT_RAW ? BLK_O_FORMAT_RAW : 0), &out, err);
+	/* A raw output is written O_DIRECT: 2 MiB writes need no page cache,
+	 * whose allocation and dirty throttling made buffered runs on a busy
+	 * machine vary by 10x; the closing fdatasync still makes it durable. */
+	rc = blk_open(dst, BLK_O_RDWR | (type == VHD_OUT_RAW ? BLK_O_FORMAT_RAW | BLK_O_DIRECT : 0), &out, err);
 	if (rc < 0)
 		goto out_rm;
 	rc = vhd_copy_dev(in, out, o, &st->bytes_copied);
