@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Debian 12's 686 kernel + busybox initramfs (docs/guest-linux.md) booted by
-# our own vmm on the interpreter: waits for /init's HAVM-GUEST-READY marker,
-# runs a scripted session on the serial console (shell arithmetic, uname,
-# the FPU in /proc/cpuinfo, floating point in busybox seq, which adds
-# doubles on the x87; Debian's busybox awk has no math support), makes an ext2 file system on the virtio-blk disk, writes a file,
-# reboots the guest (`reboot -f`: 8042 reset, vmm restarts the VM in place),
-# waits for the marker again, and halts it (`halt -f`: HLT with interrupts
-# off ends vmm). The host then reads the file back with debugfs.
+# our own vmm on the interpreter, with a dynamic VHD (havm vhd create) as the
+# first virtio-blk disk and a small raw file as the second: waits for /init's
+# HAVM-GUEST-READY marker, runs a scripted session on the serial console
+# (shell arithmetic, uname, the FPU in /proc/cpuinfo, floating point in
+# busybox seq, which adds doubles on the x87; Debian's busybox awk has no
+# math support), makes ext2 file systems on both disks, writes files (one of
+# ~2 MB, so the VHD allocates more than one 2 MiB block), syncs and halts the
+# guest (`halt -f`: HLT with interrupts off ends vmm). The host then checks
+# the VHD (`havm vhd check` clean, qemu-img reads it), converts it to raw
+# with `havm vhd convert` and with qemu-img (the two must agree) and reads
+# the files back with debugfs; the raw disk is read directly.
 #
+# One boot per run. HAVM_LINUX_REBOOT=1 adds the `reboot -f` round trip
+# (8042 reset, vmm restarts the VM in place, second boot to the marker).
 # Uses the release vmm (build/bin/vmm) when it is built: under ASan the
 # ~1.4 G guest instructions to the marker take several minutes on the shared
 # 2-core machine. HAVM_LINUX_VMM overrides the binary, HAVM_GUEST_BOOT_TIMEOUT
@@ -26,13 +32,21 @@ if [[ ! -x $vmm || ! -f $gdir/vmlinux || ! -f $gdir/initrd.img || ! -f $gdir/cmd
 	done_testing
 	exit
 fi
-if ! command -v python3 >/dev/null || ! command -v debugfs >/dev/null; then
-	skip "vmm Linux boot" "python3 or debugfs (e2fsprogs) missing"
+if ! command -v python3 >/dev/null || ! command -v debugfs >/dev/null || ! command -v qemu-img >/dev/null; then
+	skip "vmm Linux boot" "python3, debugfs (e2fsprogs) or qemu-img (qemu-utils) missing"
 	done_testing
 	exit
 fi
 
-truncate -s 32M "$scratch/disk.img"
+havm=$HAVM_TOP/build/bin/havm
+[[ -x $havm ]] || havm=$HAVM_BIN/havm
+vhd=$scratch/disk.vhd
+check "havm vhd create --type dynamic --size 32M" \
+	"$havm" vhd create --type dynamic --size 32M "$vhd"
+# 32 MiB rounds up to the CHS-exact 33562624 bytes (see havm vhd create)
+vhd_sectors=$(($("$havm" vhd info --json "$vhd" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual_size"])') / 512))
+check_eq "the new VHD is 65552 sectors (32 MiB, CHS-rounded)" 65552 "$vhd_sectors"
+truncate -s 8M "$scratch/disk.img"
 cat >"$scratch/linux.vmc" <<EOV
 <vm name="linux-it">
   <memory unit="MiB">256</memory>
@@ -41,6 +55,7 @@ cat >"$scratch/linux.vmc" <<EOV
     <initrd>$gdir/initrd.img</initrd>
     <cmdline>$(cat "$gdir/cmdline")</cmdline>
   </boot>
+  <disk path="$vhd" format="vhd"/>
   <disk path="$scratch/disk.img" format="raw"/>
   <serial port="com1" backend="socket" path="$scratch/serial.sock"/>
   <control path="$scratch/ctl.sock"/>
@@ -54,9 +69,9 @@ diag "vmm: $vmm (pid $vmm_pid)"
 
 # The serial session: every step is bounded by the boot timeout; the
 # transcript goes to $scratch/console.txt, results to $scratch/results.
-python3 - "$scratch" "$timeout_s" >"$scratch/results" 2>"$scratch/session.err" <<'EOF'
+python3 - "$scratch" "$timeout_s" "${HAVM_LINUX_REBOOT:-0}" >"$scratch/results" 2>"$scratch/session.err" <<'EOF'
 import json, os, socket, sys, time
-d, limit = sys.argv[1], float(sys.argv[2])
+d, limit, reboot = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
 log = open(os.path.join(d, "console.txt"), "wb")
 t0 = time.monotonic()
 
@@ -132,14 +147,18 @@ print("arith", run("echo $((6*7))"))
 print("uname", run("uname -r"))
 print("cpuinfo", run("grep -E '^fpu[[:space:]]' /proc/cpuinfo"))
 print("seq", run("seq -s ' ' 0.5 0.25 1.5"))
-print("disks", run("cat /sys/block/vda/size"))
+print("disks", run("cat /sys/block/vda/size /sys/block/vdb/size"))
 print("mkfs", run("mke2fs -q /dev/vda >/dev/null && mount -t ext2 /dev/vda /mnt && "
-                  "echo written-by-havm-guest > /mnt/hello.txt && umount /mnt && sync && echo fs-ok", 120))
-t0 = time.monotonic()
-ser.sendall(b"reboot -f\n")
-boot("boot2")
-print("resets", status()["counters"]["resets"])
-print("arith2", run("echo $((7*6))"))
+                  "echo written-by-havm-guest > /mnt/hello.txt && mkdir /mnt/dir && "
+                  "seq 1 300000 > /mnt/dir/seq.txt && umount /mnt && sync && echo fs-ok", 240))
+print("mkfs2", run("mke2fs -q /dev/vdb >/dev/null && mount -t ext2 /dev/vdb /mnt && "
+                   "echo raw-disk-file > /mnt/raw.txt && umount /mnt && sync && echo fs2-ok", 120))
+if reboot:
+    t0 = time.monotonic()
+    ser.sendall(b"reboot -f\n")
+    boot("boot2")
+    print("resets", status()["counters"]["resets"])
+    print("arith2", run("echo $((7*6))"))
 ser.sendall(b"halt -f\n")
 time.sleep(0.5)
 print("end")
@@ -157,12 +176,15 @@ check "the kernel is Debian's 686 flavour" bash -c "[[ '$kver' == *-686 ]]"
 check_eq "uname -r" "['$kver']" "$(r uname)"
 check_eq "/proc/cpuinfo reports an FPU" "['fpu\\t\\t: yes']" "$(r cpuinfo)"
 check_eq "x87 in user space: seq 0.5 0.25 1.5" "['0.50 0.75 1.00 1.25 1.50']" "$(r seq)"
-check_eq "virtio-blk disk seen with 32 MiB" "['65536']" "$(r disks)"
-check "mke2fs, mount, write, umount, sync" bash -c "grep -q \"^mkfs .*'fs-ok'\\]\" '$results'"
-check "reboot -f: the guest boots again" bash -c "grep -q '^boot2_ready yes' '$results'"
-diag "boot 2: $(r boot2_wall) s wall after reboot -f"
-check_eq "vmm counted one guest reset" "1" "$(r resets)"
-check_eq "shell works after the reboot" "['42']" "$(r arith2)"
+check_eq "virtio-blk disks seen: the VHD (65552 sectors), the raw file (16384)" "['65552', '16384']" "$(r disks)"
+check "VHD disk: mke2fs, mount, write two files, umount, sync" bash -c "grep -q \"^mkfs .*'fs-ok'\\]\" '$results'"
+check "raw disk: mke2fs, mount, write, umount, sync" bash -c "grep -q \"^mkfs2 .*'fs2-ok'\\]\" '$results'"
+if [[ ${HAVM_LINUX_REBOOT:-0} == 1 ]]; then
+	check "reboot -f: the guest boots again" bash -c "grep -q '^boot2_ready yes' '$results'"
+	diag "boot 2: $(r boot2_wall) s wall after reboot -f"
+	check_eq "vmm counted one guest reset" "1" "$(r resets)"
+	check_eq "shell works after the reboot" "['42']" "$(r arith2)"
+fi
 
 # halt -f: HLT with interrupts off stops the VM and vmm exits (bounded wait)
 for _ in $(seq 1 100); do kill -0 "$vmm_pid" 2>/dev/null || break; sleep 0.1; done
@@ -172,8 +194,31 @@ else
 	wait "$vmm_pid"
 	check_eq "halt -f ends vmm (guest halted: exit 20)" 20 "$?"
 fi
-check_eq "host reads the guest's file back (debugfs)" "written-by-havm-guest" \
-	"$(debugfs -R 'cat /hello.txt' "$scratch/disk.img" 2>/dev/null)"
+
+# The VHD the guest wrote: consistent, readable by qemu-img, and the files
+# come back through both converters.
+out=$("$havm" vhd check "$vhd" 2>&1)
+check_eq "havm vhd check: exit 0 after the guest's writes" 0 "$?"
+check "havm vhd check reports the VHD clean" grep -q ': clean (0 errors, 0 warnings' <<<"$out"
+diag "$out"
+blocks=$("$havm" vhd info --json "$vhd" | python3 -c 'import json,sys; print(json.load(sys.stdin)["allocated_blocks"])')
+check "the guest's writes allocated more than one 2 MiB block ($blocks)" test "${blocks:-0}" -gt 1
+qi=$(qemu-img info --output=json "$vhd" 2>&1)
+check "qemu-img info reads it as vpc" grep -q '"format": "vpc"' <<<"$qi"
+check "qemu-img info: virtual size 33562624" grep -q '"virtual-size": 33562624' <<<"$qi"
+check "havm vhd convert --type raw" \
+	bash -c "'$havm' vhd convert --type raw '$vhd' '$scratch/out.raw' >'$scratch/convert.out'"
+diag "$(cat "$scratch/convert.out")"
+check "qemu-img convert -f vpc -O raw" qemu-img convert -f vpc -O raw "$vhd" "$scratch/qemu.raw"
+check "havm and qemu-img convert to the same raw bytes" cmp "$scratch/out.raw" "$scratch/qemu.raw"
+check_eq "host reads the guest's file back from the VHD (debugfs)" "written-by-havm-guest" \
+	"$(debugfs -R 'cat /hello.txt' "$scratch/out.raw" 2>/dev/null)"
+check_eq "the 2 MB file matches seq 1 300000 byte for byte" "$(seq 1 300000 | md5sum)" \
+	"$(debugfs -R 'cat /dir/seq.txt' "$scratch/out.raw" 2>/dev/null | md5sum)"
+check "e2fsck -fn: the guest's ext2 on the VHD is consistent" \
+	bash -c "e2fsck -fn '$scratch/out.raw' >'$scratch/e2fsck.out' 2>&1"
+check_eq "host reads the guest's file back from the raw disk (debugfs)" "raw-disk-file" \
+	"$(debugfs -R 'cat /raw.txt' "$scratch/disk.img" 2>/dev/null)"
 
 if ((_tap_failed)); then
 	diag "console tail:"; tail -n 30 "$scratch/console.txt" | sed 's/^/# /'
