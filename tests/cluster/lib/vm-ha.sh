@@ -57,6 +57,11 @@ VMC
 	    <op id=\"$VMHA_RSC-start\" name=\"start\" interval=\"0\" timeout=\"60s\"/>
 	    <op id=\"$VMHA_RSC-stop\" name=\"stop\" interval=\"0\" timeout=\"60s\"/>
 	    <op id=\"$VMHA_RSC-mon0\" name=\"monitor\" interval=\"3s\" timeout=\"20s\"/>
+	    <op id=\"$VMHA_RSC-mon10\" name=\"monitor\" interval=\"5s\" timeout=\"20s\">
+	      <instance_attributes id=\"$VMHA_RSC-mon10-ia\">
+	        <nvpair id=\"$VMHA_RSC-mon10-level\" name=\"OCF_CHECK_LEVEL\" value=\"10\"/>
+	      </instance_attributes>
+	    </op>
 	    <op id=\"$VMHA_RSC-mt\" name=\"migrate_to\" interval=\"0\" timeout=\"60s\"/>
 	    <op id=\"$VMHA_RSC-mf\" name=\"migrate_from\" interval=\"0\" timeout=\"60s\"/>
 	  </operations>
