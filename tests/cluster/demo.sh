@@ -18,9 +18,9 @@ if [[ $(id -u) != 0 ]]; then
 	echo "make demo needs root (network, mount and UTS namespaces): sudo make demo"
 	exit 1
 fi
-missing=$(bed_requirements)
-command -v socat >/dev/null || missing+=" socat"
-[[ -z $missing ]] || { echo "make demo: missing:$missing (make deps installs them)"; exit 1; }
+lacking=$(bed_requirements)
+command -v socat >/dev/null || lacking+=" socat"
+[[ -z $lacking ]] || { echo "make demo: missing:$lacking (make deps installs them)"; exit 1; }
 for f in "$BED_BUILD/ocf/havm/VirtualServer" "$BED_BUILD/bin/vmm" "$BED_BUILD/bin/fence_havm" \
 	"$HAVM_TOP/build/guests/recorder.bin"; do
 	[[ -e $f ]] || { echo "make demo: $f is not built (make all guests)"; exit 1; }
@@ -84,7 +84,7 @@ survivor=$(bed_wait_where -n "$view" "$VMHA_RSC" "!$victim" 90 2>/dev/null)
 fenced=no
 bed_wait_fenced -n "$view" "$victim" 30 $((tk / 1000)) 2>/dev/null && fenced=yes
 vmha_wait_handoff "$tk" 30 || fail "no acks on $survivor after the failover"
-read -r _ kol kob kot _ knf knb knt <<<"$(vmha_handoff "$tk")"
+read -r _ _ kob _ _ knf knb _ <<<"$(vmha_handoff "$tk")"
 say "VM restarted on $survivor ($victim fenced by fence_havm: $fenced); the guest booted again (boot $kob -> $knb: a dead node saves nothing) and continues its records from the disk"
 sleep 2
 

@@ -21,10 +21,10 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/cluster/lib/bed.sh"
 source "$HAVM_TOP/tests/cluster/lib/vm-ha.sh"
 
-missing=$(bed_requirements)
-command -v socat >/dev/null || missing+=" socat"
-if [[ -n $missing ]]; then
-	skip "VM HA scenarios" "missing:$missing"
+lacking=$(bed_requirements)
+command -v socat >/dev/null || lacking+=" socat"
+if [[ -n $lacking ]]; then
+	skip "VM HA scenarios" "missing:$lacking"
 	done_testing
 	exit
 fi

@@ -15,10 +15,10 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/cluster/lib/bed.sh"
 source "$HAVM_TOP/tests/cluster/lib/vm-ha.sh"
 
-missing=$(bed_requirements)
-command -v socat >/dev/null || missing+=" socat"
-if [[ -n $missing ]]; then
-	skip "VM HA scenarios on an iSCSI disk" "missing:$missing"
+lacking=$(bed_requirements)
+command -v socat >/dev/null || lacking+=" socat"
+if [[ -n $lacking ]]; then
+	skip "VM HA scenarios on an iSCSI disk" "missing:$lacking"
 	done_testing
 	exit
 fi
@@ -82,7 +82,7 @@ stopped() { ! vmha_probe "$victim"; }
 check "partition: the minority $victim's vmm is gone" bed_poll 40 0.2 stopped
 tstop=$(bed_now_ms)
 check "partition: the guest acknowledges records on $survivor" vmha_wait_handoff "$tp" 30
-read -r _ ol ob ot nn nf nb nt <<<"$(vmha_handoff "$tp")"
+read -r _ _ _ _ _ nf _ _ <<<"$(vmha_handoff "$tp")"
 diag "timing: partition of $victim: guest acking on $survivor after $((${nf:-0} - tp)) ms; minority vmm gone after $((tstop - tp)) ms"
 ov=$(awk -v t="$tp" '$1 >= t && NF > 2' "$BED_DIR/sample-$VMHA_RSC.log" | wc -l)
 diag "partition: samples with a vmm process on two nodes: $ov (the minority's cannot write: its key is preempted)"
