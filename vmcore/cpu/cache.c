@@ -182,10 +182,11 @@ struct block *cache_lookup(struct cpu *c)
 		b = b->hnext;
 	if (!b)
 		b = build(c, pa, mode, c->fetch_host, lin & 0xfff);
-	/* all of the block's bytes must be inside CS (and below 64 KiB in
-	 * 16-bit code, where EIP wraps); otherwise single-step it */
+	/* all of the block's bytes must be inside CS, and in 16-bit code the
+	 * block must end below 64 KiB (the next IP of its last instruction
+	 * must not need the wrap to 0); otherwise single-step it */
 	if (b->bytes && ((uint64_t)eip + b->bytes - 1 > cs->limit ||
-			 (!c->code32 && eip + b->bytes > 0x10000)))
+			 (!c->code32 && eip + b->bytes >= 0x10000)))
 		return NULL;
 	return b;
 }

@@ -350,8 +350,9 @@ uint8_t fetch8_slow(struct cpu *c);
 HOT_INLINE uint8_t fetch8(struct cpu *c)
 {
 	uint32_t lin = c->s.seg[CPU_SEG_CS].base + c->s.eip;
+	/* IP 0xffff goes the slow way: in 16-bit code the next IP wraps to 0 */
 	if (likely((lin & ~0xfffu) == c->fetch_lin && c->s.eip - c->insn_eip < 15 &&
-		   c->s.eip <= c->s.seg[CPU_SEG_CS].limit)) {
+		   c->s.eip <= c->s.seg[CPU_SEG_CS].limit && c->s.eip != 0xffff)) {
 		c->s.eip++;
 		return c->fetch_host[lin & 0xfff];
 	}
@@ -465,7 +466,7 @@ HOT_INLINE struct block *cache_find(struct cpu *c)
 		unsigned mode = (c->code32 ? BLOCK_MODE_CODE32 : 0) | (c->pmode ? BLOCK_MODE_PMODE : 0);
 		struct block *b = c->bhash[bhash(pa, mode)];
 		if (likely(b && b->pa == pa && b->mode == mode && b->bytes &&
-			   (uint64_t)eip + b->bytes - 1 <= cs->limit && (c->code32 || eip + b->bytes <= 0x10000)))
+			   (uint64_t)eip + b->bytes - 1 <= cs->limit && (c->code32 || eip + b->bytes < 0x10000)))
 			return b;
 	}
 	return cache_lookup(c);

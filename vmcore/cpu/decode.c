@@ -8,7 +8,7 @@
 uint8_t fetch8_slow(struct cpu *c)
 {
 	uint32_t eip = c->s.eip;
-	if (eip - c->insn_eip >= 15)
+	if (((eip - c->insn_eip) & (c->code32 ? 0xffffffffu : 0xffffu)) >= 15)
 		cpu_raise(c, EXC_GP, 0);
 	if (eip > c->s.seg[CPU_SEG_CS].limit)
 		cpu_raise(c, EXC_GP, 0);

@@ -173,7 +173,7 @@ static struct block *next_block(struct cpu *c, struct block *b)
 	uint32_t eip = c->s.eip, lin = cs->base + eip;
 	struct block *nb = b->link;
 	if (nb && (lin & ~0xfffu) == c->fetch_lin && nb->pa == (c->fetch_pa | (lin & 0xfff)) &&
-	    (uint64_t)eip + nb->bytes - 1 <= cs->limit && (c->code32 || eip + nb->bytes <= 0x10000))
+	    (uint64_t)eip + nb->bytes - 1 <= cs->limit && (c->code32 || eip + nb->bytes < 0x10000))
 		return nb;   /* same mode: b's branch changed no mode */
 	uint32_t gen = c->cache_gen;
 	nb = cache_find(c);

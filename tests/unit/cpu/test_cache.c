@@ -222,6 +222,26 @@ static void test_real_mode_block_keeps_upper_halves(void **state)
 	assert_int_equal(h.st.gpr[CPU_EBX], 0xbbbb1236u);
 }
 
+static void test_real_mode_ip_wraps_at_64k_after_a_block(void **state)
+{
+	(void)state;
+	static const uint8_t incs[] = { 0x40, 0x40 };   /* inc ax x2 at IP 0xfffe */
+	static const uint8_t hlt[] = { 0xf4 };         /* at IP 0 */
+	h_get(&h)->seg[CPU_SEG_CS].selector = 0x100;
+	h.st.seg[CPU_SEG_CS].base = 0x1000;
+	h.st.gpr[CPU_EAX] = 0;
+	h_put(&h);
+	put(0x1000 + 0xfffe, incs, sizeof(incs));
+	put(0x1000, hlt, sizeof(hlt));
+	assert_int_equal(run_at(0xfffe, 2), CPU_EXIT_BUDGET);
+	assert_int_equal(h.st.eip, 0);
+	assert_int_equal(h.st.gpr[CPU_EAX], 2);
+	struct havm_err err;
+	assert_int_equal(cpu_interp_ops.run(h.c, 10, &err), CPU_EXIT_HLT_DEAD);
+	h_get(&h);
+	assert_int_equal(h.st.eip, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget_stops_inside_a_block, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_of_cached_blocks_computes_like_the_host, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_real_mode_block_keeps_upper_halves, setup16, teardown),
+		cmocka_unit_test_setup_teardown(test_real_mode_ip_wraps_at_64k_after_a_block, setup16, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
