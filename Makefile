@@ -142,7 +142,7 @@ fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 LINT_SRCS = $(sort $(foreach l,$(LIBRARIES),$($(l)_SRCS)) $(foreach p,$(PROGRAMS),$($(p)_SRCS)))
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --inline-suppr --suppress=missingIncludeSystem -D__GNUC__ -I. \
+	    --inline-suppr --suppress=missingIncludeSystem -D__GNUC__ -D__x86_64__ -I. \
 	    --std=c11 $(LINT_SRCS)
 	clang-tidy --quiet $(LINT_SRCS) -- $(filter-out -MMD -MP,$(REL_CFLAGS)) -Wno-unknown-warning-option
 

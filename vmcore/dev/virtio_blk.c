@@ -171,7 +171,8 @@ static int64_t serve(struct vblk *v, uint16_t head)
 			snprintf(serial, sizeof(serial), "havm-%s", v->p.serial);
 			if (id) {
 				memset(id, 0, len);
-				memcpy(id, serial, strlen(serial) < len ? strlen(serial) : len);
+				/* virtio's device ID is 20 bytes, NUL-padded, not NUL-terminated */
+				memcpy(id, serial, strnlen(serial, len)); /* NOLINT(bugprone-not-null-terminated-result) */
 				machine_mark_dirty(v->m, (uint32_t)chain[1].addr, len);
 				written += len;
 			} else {

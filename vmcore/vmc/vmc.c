@@ -149,7 +149,7 @@ static int parse_memory(struct parse_ctx *ctx, const xmlNode *n)
 		return rc;
 	char *unit = attr(n, "unit"), *val = text(n);
 	uint64_t mul = 0;
-	uint32_t v;
+	uint32_t v = 0;
 	if (!unit) {
 		mul = 1u << 20;
 	} else {
@@ -278,13 +278,13 @@ static int parse_disk(struct parse_ctx *ctx, const xmlNode *n)
 		rc = fail(ctx, n, "%s, expected exactly one of path or store", path ? "both path and store" : "neither path nor store");
 	else if (!fmt)
 		rc = fail(ctx, n, "attribute format missing, expected \"raw\" or \"vhd\"");
-	else if (strcmp(fmt, "raw") && strcmp(fmt, "vhd"))
+	else if (strcmp(fmt, "raw") != 0 && strcmp(fmt, "vhd") != 0)
 		rc = fail(ctx, n, "format \"%s\", expected \"raw\" or \"vhd\"", fmt);
 	else if (ro && parse_bool(ro, &d->readonly) < 0)
 		rc = fail(ctx, n, "readonly \"%s\", expected yes or no", ro);
 	else if (store && !*store)
 		rc = fail(ctx, n, "store is empty, expected a region name");
-	if (rc == 0) {
+	if (rc == 0 && fmt) {
 		d->format = strcmp(fmt, "vhd") == 0 ? VMC_DISK_VHD : VMC_DISK_RAW;
 		if (path) {
 			rc = take_path(ctx, n, path, "path", &d->path);
@@ -323,9 +323,9 @@ static int parse_serial(struct parse_ctx *ctx, const xmlNode *n)
 		return rc;
 	char *port = attr(n, "port"), *backend = attr(n, "backend"), *path = attr(n, "path");
 	struct vmc_serial s = { 0 };
-	if (!port || strlen(port) != 4 || strncmp(port, "com", 3) || port[3] < '1' || port[3] > '4')
+	if (!port || strlen(port) != 4 || strncmp(port, "com", 3) != 0 || port[3] < '1' || port[3] > '4')
 		rc = fail(ctx, n, "port \"%s\", expected com1, com2, com3 or com4", port ? port : "");
-	if (rc == 0) {
+	if (rc == 0 && port) {
 		s.port = (unsigned)(port[3] - '1');
 		for (unsigned i = 0; i < cfg->nserials; i++)
 			if (cfg->serials[i].port == s.port)
