@@ -5,7 +5,8 @@ vmcore_disk_SRCS := vmcore/disk/blk.c vmcore/disk/file.c vmcore/disk/mem.c vmcor
 	vmcore/disk/vhd_footer.c vmcore/disk/vhd_header.c vmcore/disk/vhd_chs.c \
 	vmcore/disk/vhd_bat.c vmcore/disk/vhd_open.c vmcore/disk/vhd_locator.c \
 	vmcore/disk/vhd_io.c vmcore/disk/vhd_create.c vmcore/disk/vhd_check.c \
-	vmcore/disk/vhd_convert.c vmcore/disk/vhd_compact.c vmcore/disk/vhd_merge.c vmcore/disk/vhd_resize.c
+	vmcore/disk/vhd_convert.c vmcore/disk/vhd_compact.c vmcore/disk/vhd_merge.c vmcore/disk/vhd_merge_marker.c \
+	vmcore/disk/vhd_resize.c
 vmcore_disk_LDLIBS :=
 
 # A test driver for the integration and crash scripts (not installed).

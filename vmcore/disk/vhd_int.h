@@ -153,6 +153,16 @@ uint32_t vhd_now(void);
 int vhd_copy_dev(struct blk_dev *src, struct blk_dev *dst, const struct vhd_tool_opts *o,
 		 uint64_t *copied) HAVM_MUST_CHECK;
 
+/* vhd_merge_marker.c: `<parent>.merge`, the merge's durable intent. Write
+ * records @child_uuid and the grandchildren about to be re-pointed (atomic:
+ * temp, fsync, rename, directory fsync); lists says whether the marker names
+ * @child_uuid and lists @abs (a re-pointed grandchild of a killed run);
+ * remove deletes it (absent: 0). */
+int vhd_merge_marker_write(const char *parent, const uint8_t *child_uuid, char *const *grand, int n,
+			   struct havm_err *err) HAVM_MUST_CHECK;
+int vhd_merge_marker_lists(const char *parent, const uint8_t *child_uuid, const char *abs);
+int vhd_merge_marker_remove(const char *parent) HAVM_MUST_CHECK;
+
 /* vhd_create.c: parent fields of a differencing header (UUID, timestamp,
  * UTF-16BE name) and its W2ru/W2ku locator payloads for a child at
  * @child_abs (absolute) whose parent is @parent_path, opened as @parent. */

@@ -11,11 +11,14 @@
  *     is never written and keeps masking those sectors, so its view is the
  *     same before, during and after: a rerun after a crash copies the same
  *     bytes again (idempotent) and ends in the same parent;
- *  3. each grandchild: locator payloads (flush), then its header with the
+ *  3. the marker <parent>.merge (child UUID, grandchildren; fsynced), then
+ *     each grandchild: locator payloads (flush), then its header with the
  *     parent's UUID and name (flush). Between the two its parent lookup still
  *     finds the child by name (vhd_parent_open takes the first candidate
  *     whose UUID matches);
- *  4. delete the child, fsync the directory. */
+ *  4. delete the child, fsync the directory, remove the marker. A rerun
+ *     takes a "sibling" the marker lists for this child as a grandchild
+ *     it re-pointed before a kill (re-pointing it again changes nothing). */
 #define LOG_TAG HAVM_TAG_VHD
 #include "vmcore/disk/blk_int.h"
 
@@ -79,9 +82,11 @@ static int already(const struct related *r, const char *abs)
 }
 
 /* Differencing VHDs in @dir whose header names @puuid (siblings of the
- * child) or @cuuid (its children). The child and parent themselves skip. */
-static void scan_dir(const char *dir, const struct stat *child, const struct stat *parent, const uint8_t *puuid,
-		     const uint8_t *cuuid, struct related *r)
+ * child) or @cuuid (its children). The child and parent themselves skip.
+ * A "sibling" that the parent's merge marker lists for this child is a
+ * grandchild that a killed run of this merge already re-pointed. */
+static void scan_dir(const char *dir, const struct stat *child, const struct stat *parent, const char *ppath,
+		     const uint8_t *puuid, const uint8_t *cuuid, struct related *r)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -102,9 +107,11 @@ static void scan_dir(const char *dir, const struct stat *child, const struct sta
 		if (blk_open(path, BLK_O_NO_PARENT, &v, NULL) < 0)
 			continue;
 		if (v->fmt == BLK_FMT_VHD_DIFF) {
-			if (memcmp(v->vhd.hdr.parent_uuid, puuid, 16) == 0 && r->nsib < MAX_RELATED)
+			int to_parent = memcmp(v->vhd.hdr.parent_uuid, puuid, 16) == 0;
+			int ours = to_parent && vhd_merge_marker_lists(ppath, cuuid, abs);
+			if (to_parent && !ours && r->nsib < MAX_RELATED)
 				r->sib[r->nsib++] = strdup(abs);
-			else if (memcmp(v->vhd.hdr.parent_uuid, cuuid, 16) == 0 && r->ngrand < MAX_RELATED)
+			else if ((ours || memcmp(v->vhd.hdr.parent_uuid, cuuid, 16) == 0) && r->ngrand < MAX_RELATED)
 				r->grand[r->ngrand++] = strdup(abs);
 		}
 		(void)blk_close(v);
@@ -263,8 +270,8 @@ static int find_related(const char *child_path, const char *parent_path, struct 
 	dir_of(child_path, d1, sizeof(d1));
 	dir_of(parent_path, d2, sizeof(d2));
 	const uint8_t *puuid = c->vhd.hdr.parent_uuid, *cuuid = c->vhd.footer.uuid;
-	scan_dir(d1, &cs, &ps, puuid, cuuid, r);
-	scan_dir(d2, &cs, &ps, puuid, cuuid, r);
+	scan_dir(d1, &cs, &ps, parent_path, puuid, cuuid, r);
+	scan_dir(d2, &cs, &ps, parent_path, puuid, cuuid, r);
 	if (r->nsib && !o->force) {
 		char list[1024] = "";
 		for (int i = 0; i < r->nsib; i++)
@@ -310,8 +317,12 @@ int vhd_merge(const char *child_path, const struct vhd_tool_opts *o, struct vhd_
 			     " safely)", child_path, ppath, strerror(-rc));
 		goto out;
 	}
+	/* Intent first: a rerun after a kill below must know that the
+	 * grandchildren now naming the parent were re-pointed by us. */
+	if (r.ngrand)
+		rc = vhd_merge_marker_write(ppath, c->vhd.footer.uuid, r.grand, r.ngrand, err);
 	for (int i = 0; i < r.ngrand && rc == 0; i++)
-		rc = reparent(r.grand[i], ppath, p, 0, err);
+		rc = reparent(r.grand[i], ppath, p, 0, err); /* idempotent for adopted ones */
 	st->reparented = r.ngrand;
 	if (rc == 0 && !o->keep_child) {
 		if (HAVM_FAULT("vhd.merge_unlink"))
@@ -322,6 +333,9 @@ int vhd_merge(const char *child_path, const struct vhd_tool_opts *o, struct vhd_
 		else if (havm_fsync_dir_of(child_path) < 0)
 			hlog(LOG_WARNING, "%s: deleted, but syncing its directory failed", child_path);
 	}
+	/* Last: until the child is gone a rerun may need the marker. */
+	if (rc == 0 && r.ngrand && vhd_merge_marker_remove(ppath) < 0)
+		hlog(LOG_WARNING, "%s.merge: merged, but removing the merge marker failed", ppath);
 out:
 	if (p) {
 		int crc = blk_close(p);

@@ -3,6 +3,12 @@
  * oracle comparisons and crash loops are in tests/integration. */
 #include "vhd_testimg.h"
 
+#include "common/fault.h"
+#include "vmcore/disk/vhd_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +144,61 @@ static void test_vhd_merge_refuses_siblings_then_merges(void **state)
 	timg_rmdir(dir);
 }
 
+/* Killed (here: failed) after re-pointing the grandchild and before deleting
+ * the child: the grandchild names the parent now, and the rerun must take it
+ * for its own work (the merge marker), not for a sibling. */
+static void test_vhd_merge_rerun_adopts_the_grandchild_it_repointed(void **state)
+{
+	(void)state;
+	char *dir = timg_tmpdir(), *p = path_in(dir, "p.vhd"), *c = path_in(dir, "c.vhd"), *g = path_in(dir, "g.vhd"),
+	     *m = path_in(dir, "p.vhd.merge");
+	make_dynamic(p, 4u << 20, 64u << 10);
+	struct vhd_create_opts o = { .type = VHD_TYPE_DIFF, .parent = p };
+	struct havm_err e;
+	assert_int_equal(vhd_create(c, &o, NULL, &e), 0);
+	put(c, 20, 1, 0x66);
+	o.parent = c;
+	assert_int_equal(vhd_create(g, &o, NULL, &e), 0);
+	put(g, 30, 1, 0x77);
+	struct vhd_tool_stats st;
+	havm_fault_arm("vhd.merge_unlink", 1, HAVM_FAULT_FAIL);
+	assert_int_equal(vhd_merge(c, NULL, &st, &e), -EIO);
+	havm_fault_disarm();
+	assert_int_equal(st.reparented, 1);
+	assert_int_equal(access(m, F_OK), 0); /* the intent outlives the failure */
+	assert_int_equal(vhd_merge(c, NULL, &st, &e), 0); /* no --force */
+	assert_int_equal(st.reparented, 1);
+	assert_int_equal(access(c, F_OK), -1);
+	assert_int_equal(access(m, F_OK), -1);
+	assert_int_equal(get(g, 20), 0x66);
+	assert_int_equal(get(g, 30), 0x77);
+	free(p), free(c), free(g), free(m);
+	timg_rmdir(dir);
+}
+
+/* A marker naming another child (left by a kill after that child's delete)
+ * hides no real sibling. */
+static void test_vhd_merge_marker_of_another_child_hides_no_sibling(void **state)
+{
+	(void)state;
+	char *dir = timg_tmpdir(), *p = path_in(dir, "p.vhd"), *c = path_in(dir, "c.vhd"), *s = path_in(dir, "s.vhd");
+	make_dynamic(p, 4u << 20, 64u << 10);
+	struct vhd_create_opts o = { .type = VHD_TYPE_DIFF, .parent = p };
+	struct havm_err e;
+	assert_int_equal(vhd_create(c, &o, NULL, &e), 0);
+	assert_int_equal(vhd_create(s, &o, NULL, &e), 0);
+	char abs[PATH_MAX];
+	assert_non_null(realpath(s, abs));
+	char *list[] = { abs };
+	static const uint8_t other[16] = { 1, 2, 3 };
+	assert_int_equal(vhd_merge_marker_write(p, other, list, 1, &e), 0);
+	struct vhd_tool_stats st;
+	assert_int_equal(vhd_merge(c, NULL, &st, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "s.vhd"));
+	free(p), free(c), free(s);
+	timg_rmdir(dir);
+}
+
 static void test_vhd_resize_grows_moves_blocks_refuses_shrink(void **state)
 {
 	(void)state;
@@ -176,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_vhd_convert_dynamic_to_raw_and_back_skips_zero_blocks),
 		cmocka_unit_test(test_vhd_compact_drops_zero_blocks_and_keeps_uuid),
 		cmocka_unit_test(test_vhd_merge_refuses_siblings_then_merges),
+		cmocka_unit_test(test_vhd_merge_rerun_adopts_the_grandchild_it_repointed),
+		cmocka_unit_test(test_vhd_merge_marker_of_another_child_hides_no_sibling),
 		cmocka_unit_test(test_vhd_resize_grows_moves_blocks_refuses_shrink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
