@@ -1,0 +1,2 @@
+# Benchmarks that span several modules (the whole VMM booting Linux).
+BENCH_SCRIPTS += tests/bench/linux_boot.sh
