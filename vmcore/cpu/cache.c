@@ -20,19 +20,19 @@ int cache_init(struct cpu *c)
 {
 	uint32_t npages = c->ram_top >> 12;
 	if (!c->bhash) {
-		c->bhash = calloc(BHASH_SIZE, sizeof(*c->bhash));
-		c->arena = malloc(ARENA_SIZE);
+		c->bhash = calloc(BHASH_SIZE, sizeof(struct block *));
+		c->arena = calloc(1, ARENA_SIZE); /* lazily zeroed pages: no cost */
 		if (!c->bhash || !c->arena)
 			return -ENOMEM;
 	}
 	if (npages != c->code_npages) {
-		struct block **np = calloc(npages ? npages : 1, sizeof(*np));
+		struct block **np = calloc(npages ? npages : 1, sizeof(struct block *));
 		if (!np)
 			return -ENOMEM;
 		free(c->code_pages);
 		c->code_pages = np;
 		c->code_npages = npages;
-		memset(c->bhash, 0, BHASH_SIZE * sizeof(*c->bhash));
+		memset(c->bhash, 0, BHASH_SIZE * sizeof(struct block *));
 		c->arena_used = 0;
 		c->blk_abort = true;
 		c->cache_gen++;

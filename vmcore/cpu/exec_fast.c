@@ -604,15 +604,13 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		if (i->reg <= 1) {
 			i->op = i->reg;
 			i->fn = h_incdec;
-		} else if (op == 0xfe) {
-			return false;
-		} else if (i->reg == 2 || i->reg == 4) {
+		} else if (op == 0xff && (i->reg == 2 || i->reg == 4)) {
 			i->fn = i->reg == 2 ? h_call_rm : h_jmp_rm;
 			i->end = true;
-		} else if (i->reg == 6) {
+		} else if (op == 0xff && i->reg == 6) {
 			i->fn = h_push_rm;
 		} else {
-			return false;
+			return false; /* FE /2-7 and FF /3,/5,/7: the slow path decides */
 		}
 		break;
 	default:
