@@ -13,8 +13,11 @@ declare -A expected=(
 	[idt]="div_by_zero_de ud2_ud int3_bp bad_selector_gp not_present_segment_np
 	       interrupt_gate_clears_if trap_gate_keeps_if pit_irq0_at_vector_0x20
 	       gp_through_absent_gate_double_fault"
+	[paging]="not_present_read_restarts not_present_write_restarts
+	          ring0_write_readonly_wp0_no_fault ring0_write_readonly_wp1_faults
+	          accessed_dirty_bits invlpg_shows_new_mapping pse_4mib_page"
 )
-order=(idt)
+order=(idt paging)
 
 if [[ ! -x $vmm ]]; then
 	skip "cpu system guests" "vmm is not built"
