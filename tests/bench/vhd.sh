@@ -13,6 +13,7 @@
 # synchronous metadata writes per new block) and with -t writeback (page
 # cache, like ours).
 set -eu
+# VHD_BENCH_ONLY=convert skips the I/O table.
 top=${HAVM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 havm=$top/build/bin/havm bench=$top/build/bench/bench_vhd
 command -v qemu-img >/dev/null || { echo "qemu-img missing (make deps)"; exit 1; }
@@ -42,6 +43,7 @@ row() { # label ours qemu-none qemu-wb
 		'BEGIN { printf "| %s | %.3f | %.3f | %.3f | %.1fx | %.1fx |\n", l, a, b, c, b / a, c / a }'
 }
 
+if [[ ${VHD_BENCH_ONLY:-} != convert ]]; then
 echo "# VHD I/O: havm block layer vs qemu-img bench ($(nproc) CPUs, $(uname -r), $(date -u +%F), $(qemu-img --version | head -1))"
 echo
 echo "4 KiB x $COUNT requests, QD1, flush every $FLUSH and at the end; median of $RUNS rounds (seconds; speedup = qemu / havm)."
@@ -71,6 +73,7 @@ for type in fixed dynamic diff; do
 	done
 done
 echo
+fi
 # Conversion: 512 MiB raw, every other 2 MiB random (half zeros).
 /usr/bin/python3 - <<'EOF'
 import os
@@ -79,21 +82,37 @@ with open("src.raw", "wb") as f:
         f.write(os.urandom(2 << 20) if i % 2 == 0 else bytes(2 << 20))
 EOF
 tm() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}'; }
-tmed() { # OUT command...: median of RUNS runs, OUT removed before each
-	local out=$1 r v=(); shift
-	for ((r = 0; r < RUNS; r++)); do rm -f "$out"; sync; v+=("$(tm "$@")"); done
-	med "${v[@]}"
-}
+# Rounds interleave the tools (each round runs every command once, output
+# removed and `sync` before each), so a burst of load from the other
+# engineers' jobs hits all columns alike; each cell is the median.
+conv=(
+	"h.vhd $havm vhd convert --type dynamic src.raw h.vhd"
+	"q.vhd qemu-img convert -O vpc src.raw q.vhd"
+	"qw.vhd qemu-img convert -t writeback -O vpc src.raw qw.vhd"
+	"qn.vhd qemu-img convert -t none -T none -O vpc src.raw qn.vhd"
+	"h.raw $havm vhd convert --type raw h.vhd h.raw"
+	"q.raw qemu-img convert -f vpc -O raw q.vhd q.raw"
+	"qw.raw qemu-img convert -t writeback -f vpc -O raw q.vhd qw.raw"
+	"qn.raw qemu-img convert -t none -T none -f vpc -O raw q.vhd qn.raw"
+)
+declare -A T; declare -a M
 sync
-h1=$(tmed h.vhd "$havm" vhd convert --type dynamic src.raw h.vhd)
-q1=$(tmed q.vhd qemu-img convert -O vpc src.raw q.vhd)
-w1=$(tmed qw.vhd qemu-img convert -t writeback -O vpc src.raw qw.vhd)
-n1=$(tmed qn.vhd qemu-img convert -t none -T none -O vpc src.raw qn.vhd)
-h2=$(tmed h.raw "$havm" vhd convert --type raw h.vhd h.raw)
-q2=$(tmed q.raw qemu-img convert -f vpc -O raw q.vhd q.raw)
-w2=$(tmed qw.raw qemu-img convert -t writeback -f vpc -O raw q.vhd qw.raw)
-n2=$(tmed qn.raw qemu-img convert -t none -T none -f vpc -O raw q.vhd qn.raw)
-echo "Conversion of a 512 MiB raw image, half zeros; median of $RUNS runs, wall time including process start (seconds; file sizes: havm $(stat -c %s h.vhd), qemu $(stat -c %s q.vhd))."
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((r = 0; r < RUNS; r++)); do
+	for ((i = 0; i < ${#conv[@]}; i++)); do
+		read -r out cmd <<<"${conv[i]}"
+		rm -f "$out"; sync
+		# shellcheck disable=SC2086 # the command line splits on purpose
+		T[$i]+="$(tm $cmd) "
+	done
+done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((i = 0; i < ${#conv[@]}; i++)); do
+	# shellcheck disable=SC2086
+	M[i]=$(med ${T[$i]}); echo "runs: ${conv[i]#* }: ${T[$i]}" >&2
+done
+h1=${M[0]} q1=${M[1]} w1=${M[2]} n1=${M[3]} h2=${M[4]} q2=${M[5]} w2=${M[6]} n2=${M[7]}
+echo "Conversion of a 512 MiB raw image, half zeros; median of $RUNS interleaved rounds, wall time including process start (seconds; file sizes: havm $(stat -c %s h.vhd), qemu $(stat -c %s q.vhd)); load average $load0 before, $load1 after."
 echo
 echo "| conversion | havm (flush at end) | qemu default (no flush) | qemu -t writeback | qemu -t none -T none |"
 echo "|---|---|---|---|---|"
