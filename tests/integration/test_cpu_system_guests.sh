@@ -16,8 +16,10 @@ declare -A expected=(
 	[paging]="not_present_read_restarts not_present_write_restarts
 	          ring0_write_readonly_wp0_no_fault ring0_write_readonly_wp1_faults
 	          accessed_dirty_bits invlpg_shows_new_mapping pse_4mib_page"
+	[rings]="iret_to_ring3 int80_dpl3_trap_gate_to_ring0 cli_in_ring3_gp0
+	         hlt_in_ring3_gp0 int_dpl0_gate_from_ring3_gp call_gate_to_ring0_with_params"
 )
-order=(idt paging)
+order=(idt paging rings)
 
 if [[ ! -x $vmm ]]; then
 	skip "cpu system guests" "vmm is not built"
