@@ -14,7 +14,7 @@ build/guests/%.elf: tests/guests/%.c tests/guests/entry.S tests/guests/guest.h t
 build/guests/%.bin: build/guests/%.elf
 	objcopy -O binary $< $@
 # system-level guests (tests/integration/test_cpu_system_guests.sh)
-SYS_GUEST_BINS := idt paging rings
+SYS_GUEST_BINS := idt paging rings fpu
 GUESTS += $(patsubst %,build/guests/%.bin,$(SYS_GUEST_BINS))
 $(patsubst %,build/guests/%.elf,$(SYS_GUEST_BINS)): tests/guests/trap.h
 INTEGRATION_TESTS += tests/integration/test_cpu_system_guests.sh

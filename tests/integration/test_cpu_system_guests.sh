@@ -18,8 +18,11 @@ declare -A expected=(
 	          accessed_dirty_bits invlpg_shows_new_mapping pse_4mib_page"
 	[rings]="iret_to_ring3 int80_dpl3_trap_gate_to_ring0 cli_in_ring3_gp0
 	         hlt_in_ring3_gp0 int_dpl0_gate_from_ring3_gp call_gate_to_ring0_with_params"
+	[fpu]="fninit_state arith_bit_patterns fcom_fnstsw_condition_codes
+	       masked_zero_divide_gives_inf unmasked_zero_divide_mf
+	       fnsave_frstor_round_trip cr0_ts_nm_then_clts"
 )
-order=(idt paging rings)
+order=(idt paging rings fpu)
 
 if [[ ! -x $vmm ]]; then
 	skip "cpu system guests" "vmm is not built"
