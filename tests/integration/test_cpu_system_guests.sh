@@ -15,7 +15,8 @@ declare -A expected=(
 	       gp_through_absent_gate_double_fault"
 	[paging]="not_present_read_restarts not_present_write_restarts
 	          ring0_write_readonly_wp0_no_fault ring0_write_readonly_wp1_faults
-	          accessed_dirty_bits invlpg_shows_new_mapping pse_4mib_page"
+	          accessed_dirty_bits invlpg_shows_new_mapping ring3_access_supervisor_page
+	          pse_4mib_page"
 	[rings]="iret_to_ring3 int80_dpl3_trap_gate_to_ring0 cli_in_ring3_gp0
 	         hlt_in_ring3_gp0 int_dpl0_gate_from_ring3_gp call_gate_to_ring0_with_params"
 	[fpu]="fninit_state arith_bit_patterns fcom_fnstsw_condition_codes
