@@ -208,8 +208,8 @@ void trap_dispatch(struct frame *f)
 	}
 }
 
-/* Runs @asm_body (which must end at local label 1) expecting one trap:
- * the handler resumes at label 1; label 2 marks the faulting instruction. */
+/* Starts an inline asm that expects one trap: the handler resumes at the
+ * asm's local label 1, and label 2 marks the faulting instruction. */
 #define TRAP_RECOVER_PROLOGUE "movl $1f, recover\n\tmovl $2f, fault_at\n\t"
 
 static inline void clear_seen(void) { seen.count = 0; seen.vec = 0xffffffff; seen.err = 0xffffffff; }
