@@ -40,7 +40,7 @@ bed_watchdog 400
 # does), so the demo runs the recorder test guest.
 say "guest: the recorder test guest (tests/guests/recorder.c), a ticker that writes a"
 say "       sequenced record to its disk every 100 ms and prints each acknowledged one;"
-say "       not the Linux guest: our vmm does not boot Linux yet (docs/guest-linux.md)"
+say "       not the Linux guest: vmm boots it (docs/cpu.md, Linux boot) but needs ~20-40 s per start, and Linux in a cluster VM is not wired into the demo yet"
 t0=$(bed_now_ms)
 say "bringing up 3 nodes (corosync + Pacemaker) and a SAN (tgtd) in namespaces rt-$BED_ID-*"
 bed_up 3 2>/dev/null && bed_san_up 2>/dev/null || fail "bed did not come up"
