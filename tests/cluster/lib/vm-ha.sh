@@ -74,7 +74,14 @@ vmha_probe() {
 	local anchor pid
 	anchor=$(bed_anchor "$1") || return 1
 	pid=$(cut -d' ' -f1 "/proc/$anchor/root/run/havm/$VMHA_VM/vmm.pid" 2>/dev/null) || return 1
-	[[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == vmm ]] && ! bed_frozen "$1"
+	[[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == vmm ]] || return 1
+	# The vmm itself must be able to run: a stopped (T/t), dying or zombie
+	# process is not running the VM. Looking at the node's anchor instead
+	# raced with bed_kill_node, which kills the anchor of a frozen node
+	# before its (still stopped) vmm.
+	local state
+	state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $state != [TtZX] ]] && ! bed_frozen "$1"
 }
 
 # vmha_collect_start [MAX_S=900]: one bounded collector loop per node.
