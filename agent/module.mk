@@ -4,6 +4,7 @@ VirtualServer_SRCS := agent/main.c agent/env.c agent/ocf.c agent/metadata.c agen
 VirtualServer_LIBS := lifecycle havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
 INTEGRATION_TESTS += tests/integration/test_install.sh
 INTEGRATION_TESTS += tests/integration/test_agent_ocf.sh
+INTEGRATION_TESTS += tests/integration/test_agent_crm_resource.sh
 
 # Unit tests compile the agent's sources (all but main.c) in.
 AGENT_TEST_SRCS := agent/env.c agent/ocf.c agent/metadata.c agent/actions.c

@@ -30,14 +30,20 @@ else
 	check_fails "xmllint rejects meta-data with an unknown element" \
 		bash -c "cd '$scratch' && xmllint --noout --valid bad.xml 2>/dev/null"
 fi
+# resource-agents' RNG for agent meta-data (metadata.rng) covers OCF 1.1
+# (content type="select", ...); older packages shipped it as ra-api*.rng.
 rng=${HAVM_OCF_RNG:-}
-for r in /usr/share/resource-agents/ra-api-1.1.rng /usr/share/resource-agents/ra-api.rng; do
+for r in /usr/share/resource-agents/metadata.rng /usr/share/resource-agents/ra-api-1.1.rng \
+	/usr/share/resource-agents/ra-api.rng; do
 	[[ -z $rng && -f $r ]] && rng=$r
 done
 if [[ -n $rng ]]; then
 	check "meta-data validates against the OCF 1.1 RNG ($rng)" xmllint --noout --relaxng "$rng" "$scratch/md.xml"
+	sed 's|<shortdesc lang="en">havm virtual machine</shortdesc>|&<bogus/>|' "$scratch/md.xml" >"$scratch/bad-rng.xml"
+	check_fails "the RNG rejects meta-data with an unknown element" \
+		xmllint --noout --relaxng "$rng" "$scratch/bad-rng.xml"
 else
-	skip "meta-data validates against the OCF 1.1 RNG" "no ra-api RNG installed; set HAVM_OCF_RNG"
+	skip "meta-data validates against the OCF 1.1 RNG" "no resource-agents metadata.rng installed; set HAVM_OCF_RNG"
 fi
 check "meta-data has depth 0 and 10 monitors" \
 	bash -c "grep -q 'name=\"monitor\" depth=\"0\"' '$scratch/md.xml' && grep -q 'name=\"monitor\" depth=\"10\"' '$scratch/md.xml'"
