@@ -7,7 +7,7 @@ GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -static -fno-pic -fno-
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -O2 -Wall -Wextra -Werror \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
-build/guests/%.elf: tests/guests/%.c tests/guests/entry.S tests/guests/guest.h tests/guests/idt.h tests/guests/guest.ld
+build/guests/%.elf: tests/guests/%.c tests/guests/entry.S tests/guests/guest.h tests/guests/idt.h tests/guests/virtio_blk.h tests/guests/guest.ld
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -T tests/guests/guest.ld -o $@ tests/guests/entry.S $<
 

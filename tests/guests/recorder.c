@@ -17,67 +17,24 @@
  *                               save/restore keeps and a reboot restarts
  * One record every 100 ms of guest time (PIT at 100 Hz, IRQ 0). */
 #include "idt.h"
+#include "virtio_blk.h"
 
 extern volatile u32 ticks;
 void main(void);
 
-#define QS 128
-#define SECTOR 512
-struct desc { u32 addr_lo, addr_hi, len; u16 flags, next; };
-
-static u8 ring[3 * 4096] __attribute__((aligned(4096)));
-static u8 hdr[16], status, buf[SECTOR];
-static u16 avail_idx;
-static u16 bar;
-
-static u32 pci_read(u8 devfn, u8 reg)
-{
-	outl(0xcf8, 0x80000000u | (u32)devfn << 8 | reg);
-	return inl(0xcfc);
-}
-
-/* One polled request (type 0 read, 1 write, 4 flush); the status byte, or
- * -1 if the device never completed it. */
-static int request(u32 type, u32 sector, u32 len, int device_writes)
-{
-	struct desc *d = (struct desc *)ring;
-	volatile u16 *avail = (volatile u16 *)(ring + 16 * QS);
-	volatile u16 *used = (volatile u16 *)(ring + 4096);
-	for (int i = 0; i < 16; i++)
-		hdr[i] = 0;
-	*(u32 *)hdr = type;
-	*(u32 *)(hdr + 8) = sector;
-	d[0] = (struct desc){ (u32)hdr, 0, 16, 1, 1 };
-	d[1] = (struct desc){ (u32)buf, 0, len, (u16)(1 | (device_writes ? 2 : 0)), 2 };
-	d[2] = (struct desc){ (u32)&status, 0, 1, 2, 0 };
-	if (len == 0)
-		d[0].next = 2;
-	status = 0xff;
-	__asm__ volatile("" : : : "memory");
-	u16 before = used[1];
-	avail[2 + avail_idx % QS] = 0;
-	avail[1] = ++avail_idx;
-	outw(bar + 0x10, 0);
-	for (int i = 0; i < 1000000 && used[1] == before; i++)
-		;
-	__asm__ volatile("" : : : "memory");
-	(void)inb(bar + 0x13);
-	return used[1] == before ? -1 : status;
-}
-
 static int starts_with(const char *p)
 {
 	for (int i = 0; p[i]; i++)
-		if (buf[i] != (u8)p[i])
+		if (blk_buf[i] != (u8)p[i])
 			return 0;
 	return 1;
 }
 
-/* Text into buf: put_str/put_u append at *n. */
+/* Text into blk_buf: put_str/put_u append at *n. */
 static void put_str(int *n, const char *s)
 {
-	while (*s && *n < SECTOR)
-		buf[(*n)++] = (u8)*s++;
+	while (*s && *n < BLK_SECTOR)
+		blk_buf[(*n)++] = (u8)*s++;
 }
 
 static void put_u(int *n, u32 v)
@@ -88,21 +45,21 @@ static void put_u(int *n, u32 v)
 		d[k++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	while (k && *n < SECTOR)
-		buf[(*n)++] = (u8)d[--k];
+	while (k && *n < BLK_SECTOR)
+		blk_buf[(*n)++] = (u8)d[--k];
 }
 
 static u32 get_u(const char *key)
 {
-	for (int i = 0; i + 8 < SECTOR && buf[i]; i++) {
+	for (int i = 0; i + 8 < BLK_SECTOR && blk_buf[i]; i++) {
 		int j = 0;
-		while (key[j] && buf[i + j] == (u8)key[j])
+		while (key[j] && blk_buf[i + j] == (u8)key[j])
 			j++;
 		if (key[j])
 			continue;
 		u32 v = 0;
-		for (i += j; buf[i] >= '0' && buf[i] <= '9'; i++)
-			v = v * 10 + (u32)(buf[i] - '0');
+		for (i += j; blk_buf[i] >= '0' && blk_buf[i] <= '9'; i++)
+			v = v * 10 + (u32)(blk_buf[i] - '0');
 		return v;
 	}
 	return 0;
@@ -110,18 +67,18 @@ static u32 get_u(const char *key)
 
 static void clear(void)
 {
-	for (int i = 0; i < SECTOR; i++)
-		buf[i] = 0;
+	for (int i = 0; i < BLK_SECTOR; i++)
+		blk_buf[i] = 0;
 }
 
 static int is_record(u32 sector)
 {
-	return request(0, sector, SECTOR, 1) == 0 && starts_with("HAVMREC ");
+	return blk_request(BLK_T_IN, sector, BLK_SECTOR, 1) == 0 && starts_with("HAVMREC ");
 }
 
 static int write_flush(u32 sector)
 {
-	return request(1, sector, SECTOR, 0) == 0 && request(4, 0, 0, 0) == 0;
+	return blk_request(BLK_T_OUT, sector, BLK_SECTOR, 0) == 0 && blk_request(BLK_T_FLUSH, 0, 0, 0) == 0;
 }
 
 static void pit_init(void)
@@ -130,20 +87,6 @@ static void pit_init(void)
 	outb(0x43, 0x34);
 	outb(0x40, (u8)div);
 	outb(0x40, (u8)(div >> 8));
-}
-
-static int blk_init(void)
-{
-	if (pci_read(0x10, 0) != 0x10011af4)
-		return -1;
-	bar = (u16)(pci_read(0x10, 0x10) & 0xfffc);
-	outb(bar + 0x12, 0);
-	outb(bar + 0x12, 3);
-	outl(bar + 0x04, inl(bar + 0x00));
-	outw(bar + 0x0e, 0);
-	outl(bar + 0x08, (u32)ring >> 12);
-	outb(bar + 0x12, 7);
-	return 0;
 }
 
 void main(void)
@@ -155,9 +98,9 @@ void main(void)
 		puts_serial("recorder: no virtio-blk at 00:02.0\n");
 		return;
 	}
-	u32 cap = inl(bar + 0x14);
+	u32 cap = blk_capacity();
 	u32 boot = 1;
-	if (request(0, 0, SECTOR, 1) == 0 && starts_with("HAVMBOOT "))
+	if (blk_request(BLK_T_IN, 0, BLK_SECTOR, 1) == 0 && starts_with("HAVMBOOT "))
 		boot = get_u("boot=") + 1;
 	clear();
 	int n = 0;
