@@ -22,50 +22,7 @@ P=$HAVM_BIN/lun_probe
 recorder=$HAVM_TOP/build/guests/recorder.bin
 if [[ ! -x $vmm || ! -x $P || ! -f $recorder ]] || ! command -v tgtd >/dev/null; then
 	skip "vmm self-fencing on an iSCSI disk" "vmm, lun_probe, the recorder guest or tgtd is missing"
-	
-# --- the lifecycle and the agent ------------------------------------------------
-havm=$HAVM_BIN/havm agent=$HAVM_BIN/VirtualServer ticker=$HAVM_TOP/build/guests/ticker.bin
-export HAVM_VMM=$vmm
-rd=$scratch/run
-mkdir -p "$scratch/store"
-cat >"$scratch/store/tk.vmc" <<VMC
-<vm name="tk">
-  <memory unit="MiB">4</memory>
-  <boot><image load="0x100000">$ticker</image></boot>
-  <disk path="$url" format="raw"/>
-  <serial port="com1" backend="file" path="$scratch/tk.txt"/>
-</vm>
-VMC
-at_exit "p=\$(cut -d' ' -f1 '$rd/tk/vmm.pid' 2>/dev/null); [[ -n \$p ]] && kill -9 \$p 2>/dev/null"
-$P -i $A "$url" register $KA >/dev/null # unfence A again
-out=$("$havm" online --rundir "$rd" --pr-key $KA "$scratch/store/tk.vmc" 2>&1)
-check_eq "havm online --pr-key: the VM runs on its LUN disk" "vm tk: online ok" "$out"
-check_eq "havm isalive: running (key registered)" "vm tk: running" \
-	"$("$havm" isalive --rundir "$rd" --pr-key $KA "$scratch/store/tk.vmc" 2>&1)"
-ag() {
-	env OCF_RESKEY_config="$scratch/store/tk.vmc" OCF_RESKEY_rundir="$rd" OCF_RESKEY_pr_key=$KA \
-		OCF_RESKEY_CRM_meta_timeout=20000 "$@" 2>>"$scratch/agent.log"
-}
-ag OCF_CHECK_LEVEL=10 OCF_RESKEY_CRM_meta_interval=60000 "$agent" monitor
-check_eq "agent depth-10 monitor: 0" 0 $?
-$P -i $B "$url" register $KB + preempt $KB $KA >/dev/null
-cp "$lunfile" "$scratch/after-preempt2.img"
-"$havm" isalive --rundir "$rd" --pr-key $KA "$scratch/store/tk.vmc" >/dev/null 2>"$scratch/isalive.err"
-check_eq "havm isalive after the preempt: exit 5 (fenced)" 5 $?
-check "... naming the key and the LUN" grep -q "key $KA is no longer registered on iscsi://.*fenced by another node" "$scratch/isalive.err"
-ag OCF_CHECK_LEVEL=10 OCF_RESKEY_CRM_meta_interval=60000 "$agent" monitor
-check_eq "agent depth-10 monitor of a fenced VM: 1 (OCF_ERR_GENERIC)" 1 $?
-check "... with the reason" grep -q "^ocf-exit-reason:vm tk: this node's key $KA is no longer registered" "$scratch/agent.log"
-tpid=$(cut -d' ' -f1 "$rd/tk/vmm.pid")
-ag "$agent" stop
-check_eq "agent stop of the fenced VM: 0" 0 $?
-check "... the vmm is gone" bash -c "! kill -0 $tpid 2>/dev/null || grep -q '^State:.*Z' /proc/$tpid/status"
-check "... its save's flush met the guard: the vmm stopped the VM as fenced" grep -q 'vm tk: FENCED: ' "$rd/tk/vmm.log"
-check "... and the LUN received nothing after the preempt" cmp -s "$lunfile" "$scratch/after-preempt2.img"
-ag "$agent" start
-check_eq "agent start on the fenced node: 2 (OCF_ERR_ARGS, hard: ban the node)" 2 $?
-check "... nothing runs" test ! -e "$rd/tk/vmm.pid"
-done_testing
+	done_testing
 	exit
 fi
 tgtd_start || { not_ok "tgtd starts"; done_testing; exit 1; }
