@@ -12,14 +12,5 @@ if [[ ! -x $tester ]]; then
 	done_testing
 	exit
 fi
-out=$("$tester" --seed "$seed" --count "$count" 2>&1)
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "${line#ok [0-9]* - }" ;;
-	"not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done <<<"$out"
-check_eq "cpu_difftest_x87 exit status (rerun: $tester --seed $seed --count $count)" 0 "$rc"
+relay_tap "$tester" --seed "$seed" --count "$count"
 done_testing

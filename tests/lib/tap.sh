@@ -16,6 +16,22 @@ check_eq() { if [[ "$2" == "$3" ]]; then ok "$1"; else not_ok "$1"; diag "expect
 # check_fails "description" command...: passes when the command exits non-zero
 check_fails() { local d=$1; shift; if "$@"; then not_ok "$d"; else ok "$d"; fi; }
 done_testing() { echo "1..$_tap_n"; ((_tap_failed == 0)); }
+# Runs a program that speaks TAP itself and folds its results into this
+# script's plan, then checks its exit status; the failure message shows the
+# command line that reproduces it.
+relay_tap() {
+	local out rc line
+	out=$("$@" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok [0-9]* - }" ;;
+		"not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <<<"$out"
+	check_eq "$(basename "$1") exit status (rerun: $*)" 0 "$rc"
+}
 # A scratch directory removed on exit; tests add their own cleanup with at_exit.
 _tap_cleanups=()
 at_exit() { _tap_cleanups+=("$*"); }
