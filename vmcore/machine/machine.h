@@ -78,6 +78,15 @@ void machine_ram_free(struct machine *m);
  * (30-60 us each on a nested-virtualised host). Best effort. */
 void machine_ram_prefault(struct machine *m);
 
+/* Sets bit i of @bm (ram_size / 4096 bits, cleared first) for each page i
+ * that the host has never populated: inside an anonymous private mapping,
+ * neither present nor swapped (/proc/self/pagemap). Such a page reads as
+ * zero, and a save records it so without touching it (ram_untouched.c
+ * explains why that matters). Pages mapped from a file (lazy restore) are
+ * never marked. Safe while the vCPU runs: a page it touches afterwards is
+ * in the dirty log. Returns 0, or a negative errno with @bm all clear. */
+int machine_ram_untouched(struct machine *m, uint64_t *bm) HAVM_MUST_CHECK;
+
 /* Records that a device wrote [gpa, gpa+len) behind the CPU's back (DMA):
  * marks the pages dirty for pre-copy and drops decoded code there. Device
  * lock held (devices run under it). */

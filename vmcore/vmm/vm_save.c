@@ -25,21 +25,41 @@
 #define DEF_MAX_PASSES 8
 #define DEF_CONVERGE_PAGES 256
 
+/* A full RAM pass. Pages the host never populated are recorded as zero
+ * without being read (machine_ram_untouched(): reading them is what made
+ * saves of big, mostly idle guests slow); the hint is taken after the
+ * dirty log was cleared, so a page the guest touches later is in the next
+ * pass. Without pagemap, every page is read after one prefault call. */
+static int64_t full_pass(struct vm *vm, struct vsv_writer *w, struct havm_err *err)
+{
+	size_t words = ((size_t)(vm->m.ram_size / 4096) + 63) / 64;
+	uint64_t *zero = calloc(words, sizeof(uint64_t));
+	if (zero && machine_ram_untouched(&vm->m, zero) < 0) {
+		hlog(LOG_INFO, "vm %s: /proc/self/pagemap unreadable; the save reads every page",
+		     vm->cfg->name);
+		free(zero);
+		zero = NULL;
+	}
+	if (!zero)
+		machine_ram_prefault(&vm->m);
+	int64_t pages = vsv_ram_pass_sparse(w, vm->m.ram, vm->m.ram_size, NULL, zero, err);
+	free(zero);
+	return pages;
+}
+
 /* One complete stop-and-copy image of a parked VM; returns pages written. */
 static int64_t write_stopped(struct vm *vm, const char *path, const struct vsv_machine_desc *d,
 			     const uint64_t *dirty, struct vsv_writer **wp, struct havm_err *err)
 {
 	int64_t pages = 0;
 	struct vsv_writer *w = *wp;
-	if (!dirty)
-		machine_ram_prefault(&vm->m);
 	if (!w) {
 		int rc = vsv_writer_open(path, d, &w, err);
 		if (rc < 0)
 			return rc;
 		*wp = w;
 	}
-	pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, dirty, err);
+	pages = dirty ? vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, dirty, err) : full_pass(vm, w, err);
 	if (pages < 0)
 		return pages;
 	int rc = vm_write_state(vm, w, err);
@@ -164,8 +184,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	if (rc < 0)
 		goto fail_running;
 
-	machine_ram_prefault(&vm->m);
-	int64_t pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, NULL, err);
+	int64_t pages = full_pass(vm, w, err);
 	if (pages < 0) {
 		rc = (int)pages;
 		goto fail_running;

@@ -1,5 +1,6 @@
 /* vmcore/vsv — writing a RAM pass: scan the pages (all, or the dirty
- * ones) into runs of zero and data pages, then emit the pass header, the
+ * ones) into runs of zero and data pages (pages the caller knows to be
+ * zero are not read), then emit the pass header, the
  * run table, padding so page data starts on a 4 KiB file boundary (the
  * reader can pread or mmap it in big aligned chunks), and the data. */
 #include "vmcore/vsv/writer_int.h"
@@ -22,9 +23,22 @@ struct run_list {
 	size_t n, cap;
 };
 
+/* Word-wise with an early exit: a data page usually differs in its first
+ * bytes, a zero page is read once at memory speed. */
 static int page_is_zero(const uint8_t *p)
 {
-	return p[0] == 0 && memcmp(p, p + 1, VSV_PAGE_SIZE - 1) == 0;
+	for (size_t i = 0; i < VSV_PAGE_SIZE; i += 64) {
+		uint64_t q[8];
+		memcpy(q, p + i, sizeof(q));  /* any alignment; compiles to plain loads */
+		if (q[0] | q[1] | q[2] | q[3] | q[4] | q[5] | q[6] | q[7])
+			return 0;
+	}
+	return 1;
+}
+
+static int bit(const uint64_t *bm, uint64_t i)
+{
+	return bm && (bm[i / 64] >> (i % 64) & 1);
 }
 
 static int runs_add(struct run_list *l, uint64_t page, uint32_t flags)
@@ -46,13 +60,14 @@ static int runs_add(struct run_list *l, uint64_t page, uint32_t flags)
 	return 0;
 }
 
-static int scan(const uint8_t *ram, uint64_t npages, const uint64_t *dirty, struct run_list *l,
-		uint64_t *covered, uint64_t *data_pages)
+static int scan(const uint8_t *ram, uint64_t npages, const uint64_t *dirty, const uint64_t *zero_hint,
+		struct run_list *l, uint64_t *covered, uint64_t *data_pages)
 {
 	for (uint64_t i = 0; i < npages; i++) {
-		if (dirty && !(dirty[i / 64] >> (i % 64) & 1))
+		if (dirty && !bit(dirty, i))
 			continue;
-		int zero = page_is_zero(ram + i * VSV_PAGE_SIZE);
+		/* a hinted page is not even read: reading is what costs (ram_untouched.c) */
+		int zero = bit(zero_hint, i) || page_is_zero(ram + i * VSV_PAGE_SIZE);
 		if (runs_add(l, i, zero ? VSV_RUN_ZERO : 0) < 0)
 			return -ENOMEM;
 		(*covered)++;
@@ -111,6 +126,12 @@ static int emit(struct vsv_writer *w, const uint8_t *ram, const struct run_list 
 int64_t vsv_ram_pass(struct vsv_writer *w, const uint8_t *ram, uint64_t size, const uint64_t *dirty,
 		     struct havm_err *err)
 {
+	return vsv_ram_pass_sparse(w, ram, size, dirty, NULL, err);
+}
+
+int64_t vsv_ram_pass_sparse(struct vsv_writer *w, const uint8_t *ram, uint64_t size, const uint64_t *dirty,
+			    const uint64_t *zero_hint, struct havm_err *err)
+{
 	if (vsv_writer_check(w, err) < 0)
 		return w->failed;
 	if (size != w->desc.ram_size || w->sec_dev >= 0 || (!w->passes && dirty) || !size)
@@ -122,7 +143,7 @@ int64_t vsv_ram_pass(struct vsv_writer *w, const uint8_t *ram, uint64_t size, co
 	struct run_list l = {0};
 	uint8_t *meta = NULL;
 	size_t meta_len = 0;
-	int rc = scan(ram, npages, dirty, &l, &covered, &data_pages);
+	int rc = scan(ram, npages, dirty, zero_hint, &l, &covered, &data_pages);
 	if (rc == 0) {
 		uint64_t payload = vsv_writer_offset(w) + VSV_SEC_HDR_SIZE;
 		uint64_t table_end = payload + VSV_PASS_HDR_SIZE + l.n * VSV_RUN_SIZE;

@@ -121,6 +121,13 @@ int vsv_section_end(struct vsv_writer *w, struct havm_err *err) HAVM_MUST_CHECK;
  * Returns the number of pages the pass covered (>= 0) or a negative errno. */
 int64_t vsv_ram_pass(struct vsv_writer *w, const uint8_t *ram, uint64_t size,
 		     const uint64_t *dirty, struct havm_err *err) HAVM_MUST_CHECK;
+/* The same, with @zero_hint (may be NULL; same layout as @dirty): pages
+ * whose bit is set are recorded as zero without being read. The caller
+ * guarantees they read as zero now (machine_ram_untouched()); a page
+ * written after the hint was taken must be in a later pass's @dirty. */
+int64_t vsv_ram_pass_sparse(struct vsv_writer *w, const uint8_t *ram, uint64_t size,
+			    const uint64_t *dirty, const uint64_t *zero_hint,
+			    struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Every description device has had its section? Then writes the trailer;
  * for a file, fsyncs it, renames it over the path and fsyncs the

@@ -142,6 +142,44 @@ static void test_incremental_passes_override_earlier_pages(void **state)
 	free(got);
 }
 
+/* A hinted page is recorded as zero without being read (here it is
+ * unreadable: PROT_NONE); a page written and then zeroed again is not
+ * hinted, is read, and is recorded as zero too. The load gives the RAM. */
+static void test_zero_hint_pages_are_not_read(void **state)
+{
+	(void)state;
+	struct vsv_machine_desc d;
+	tu_desc(&d);
+	d.device_count = 0;
+	uint8_t *ram = mmap(NULL, TU_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(ram != MAP_FAILED);
+	tu_ram(ram, TU_RAM_SIZE, 9);
+	memset(ram + 5 * 4096, 0, 2 * 4096);
+	memset(ram + 20 * 4096, 0x5a, 4096);
+	memset(ram + 20 * 4096, 0, 4096);
+	assert_int_equal(mprotect(ram + 5 * 4096, 2 * 4096, PROT_NONE), 0);
+	uint64_t hint[1] = {0};
+	set_bit(hint, 5);
+	set_bit(hint, 6);
+	struct tu_buf out = {0};
+	struct vsv_writer *w;
+	struct havm_err e;
+	assert_int_equal(vsv_writer_open_sink(tu_sink, &out, "mem", &d, &w, &e), 0);
+	assert_int_equal(vsv_ram_pass_sparse(w, ram, TU_RAM_SIZE, NULL, hint, &e), TU_RAM_PAGES);
+	assert_int_equal(vsv_writer_commit(w, &e), 0);
+	assert_int_equal(mprotect(ram + 5 * 4096, 2 * 4096, PROT_READ), 0);
+	struct vsv_reader *r;
+	assert_int_equal(vsv_reader_open_mem(out.p, out.len, "mem", &d, &r, &e), 0);
+	uint8_t *got = malloc(TU_RAM_SIZE);
+	memset(got, 0x77, TU_RAM_SIZE);
+	assert_int_equal(vsv_ram_load(r, got, TU_RAM_SIZE, 0, &e), 0);
+	assert_memory_equal(got, ram, TU_RAM_SIZE);
+	vsv_reader_close(r);
+	free(got);
+	free(out.p);
+	munmap(ram, TU_RAM_SIZE);
+}
+
 static void test_zero_pages_of_fresh_ram_are_not_touched(void **state)
 {
 	(void)state;
@@ -425,6 +463,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_round_trip_leaves_no_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_passes_override_earlier_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_hint_pages_are_not_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_pages_of_fresh_ram_are_not_touched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapped_load_is_copy_on_write_and_equal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_every_step_keeps_previous_file, setup, teardown),
