@@ -9,6 +9,8 @@ vmm_LIBS += havm_iscsi
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
 	tests/integration/test_vmm_tsccal.sh \
 	tests/integration/test_vmm_saverestore.sh tests/integration/test_vmm_selffence.sh
+# Linux guest saved, killed, restored elsewhere (needs make guest-linux).
+INTEGRATION_TESTS += tests/integration/test_vmm_linux_saverestore.sh
 
 # make bench: save/restore/migrate beside QEMU (docs/benchmarks.md).
 BENCH_SCRIPTS += tests/bench/saverestore.sh
