@@ -18,7 +18,11 @@ Figures (median of --runs):
   downtime ms  live migration: vmm `migrate` downtime_ms; QEMU `info migrate`
                downtime. QEMU gets at most --live-timeout s to converge, then
                `stop` forces completion (its stop-and-copy), as vmm's bound does.
-Usage: saverestore.py TOP OUTDIR [--runs N] [--sizes 64,256,1024]
+Linux guest (build/guest/linux, make guest-linux): Debian's 686 kernel
+booted to its shell in both VMMs (vmm: vmlinux; QEMU: the same kernel's
+bzImage, same initrd and command line), 256 MiB, then save and restore as
+above (--linux-runs boots, default 1).
+Usage: saverestore.py TOP OUTDIR [--runs N] [--sizes 64,256,1024] [--linux 0|1] [--linux-runs N]
 """
 import argparse
 import json
@@ -72,13 +76,15 @@ def serial_has(path, pattern):
 
 
 class Vmm:
-    def __init__(self, top, d, name, image, mib):
+    def __init__(self, top, d, name, image, mib, boot=None):
         self.bin = os.path.join(top, 'build/bin/vmm')
         self.d, self.name = d, name
         self.cfg = os.path.join(d, name + '.vmc')
+        if boot is None:
+            boot = '<image load="0x100000">%s</image>' % image
         with open(self.cfg, 'w') as f:
-            f.write('<vm name="%s"><memory unit="MiB">%d</memory><boot><image load="0x100000">%s'
-                    '</image></boot><serial port="com1" backend="stdio"/></vm>' % (name, mib, image))
+            f.write('<vm name="%s"><memory unit="MiB">%d</memory><boot>%s</boot>'
+                    '<serial port="com1" backend="stdio"/></vm>' % (name, mib, boot))
         self.sock = os.path.join(d, name + '.sock')
         self.proc = None
 
@@ -128,8 +134,9 @@ class Vmm:
 
 
 class Qemu:
-    def __init__(self, d, name, image, mib):
+    def __init__(self, d, name, image, mib, kargs=None):
         self.d, self.name, self.image, self.mib = d, name, image, mib
+        self.kargs = kargs or ['-kernel', image]
         self.mon = os.path.join(d, name + '.mon')
         self.proc = None
 
@@ -138,7 +145,7 @@ class Qemu:
         if os.path.exists(self.mon):
             os.unlink(self.mon)
         args = ['qemu-system-i386', '-M', 'pc', '-accel', 'tcg', '-m', str(self.mib), '-display', 'none',
-                '-nodefaults', '-no-user-config', '-serial', 'file:' + self.out, '-kernel', self.image,
+                '-nodefaults', '-no-user-config', '-serial', 'file:' + self.out] + self.kargs + [
                 '-monitor', 'unix:%s,server=on,wait=off' % self.mon]
         if incoming:
             args += ['-incoming', 'exec:cat ' + incoming]
@@ -202,13 +209,15 @@ def med(xs):
     return statistics.median(xs) if xs else float('nan')
 
 
-def bench_vmm(top, d, guest, mib, runs):
+def bench_vmm(top, d, guest, mib, runs, ready=rb'sweep \d+', boot=None, boot_timeout=60):
     saves, restores, firsts, size = [], [], [], 0
     for i in range(runs):
-        v = Vmm(top, d, 'v%d' % mib, guest, mib)
+        v = Vmm(top, d, 'v%d' % mib, guest, mib, boot)
         path = os.path.join(d, 'v%d.vsv' % mib)
         v.start()
-        wait_until(lambda: serial_has(v.out, rb'sweep \d+'), 60, 0.05)
+        wait_until(lambda: serial_has(v.out, ready), boot_timeout, 0.05)
+        if boot:
+            time.sleep(2)   # Linux: let the shell start
         r = v.ctl({'cmd': 'save', 'path': path})
         assert r['ok'], r
         saves.append(r['total_ms'])
@@ -225,15 +234,17 @@ def bench_vmm(top, d, guest, mib, runs):
     return med(saves), med(restores), med(firsts), size
 
 
-def bench_qemu(d, image, mib, runs):
+def bench_qemu(d, image, mib, runs, ready=rb'sweep \d+', kargs=None, boot_timeout=60):
     saves, durable, restores, size = [], [], [], 0
     for i in range(runs):
-        q = Qemu(d, 'q%d' % mib, image, mib)
+        q = Qemu(d, 'q%d' % mib, image, mib, kargs)
         path = os.path.join(d, 'q%d.bin' % mib)
         if os.path.exists(path):
             os.unlink(path)
         q.start()
-        wait_until(lambda: serial_has(q.out, rb'sweep \d+'), 60, 0.05)
+        wait_until(lambda: serial_has(q.out, ready), boot_timeout, 0.05)
+        if kargs:
+            time.sleep(2)
         t0 = time.monotonic()
         q.hmp('stop')
         q.hmp('migrate "exec:cat > %s"' % path)
@@ -296,6 +307,8 @@ def main():
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--sizes', default='64,256,1024')
     ap.add_argument('--live-timeout', type=float, default=10)
+    ap.add_argument('--linux', type=int, default=1, help='also the Linux guest when build/guest/linux exists')
+    ap.add_argument('--linux-runs', type=int, default=1)
     a = ap.parse_args()
     d = a.out
     os.makedirs(d, exist_ok=True)
@@ -316,6 +329,31 @@ def main():
         row = '| %d MiB | %.1f MiB | %.1f | %.1f | %.1f |' % (mib, size / 2**20, s, r, f)
         if qemu:
             qs, qd, qr, qsize = bench_qemu(d, os.path.join(d, 'dirty.mb'), mib, a.runs)
+            row += ' %.1f MiB | %.1f | %.1f | %.1f |' % (qsize / 2**20, qs, qd, qr)
+        else:
+            row += ' - | - | - | - |'
+        print(row)
+        sys.stdout.flush()
+    linux = os.path.join(a.top, 'build/guest/linux')
+    if a.linux and all(os.path.exists(os.path.join(linux, f)) for f in ('vmlinux', 'bzImage', 'initrd.img',
+                                                                       'cmdline')):
+        cmdline = open(os.path.join(linux, 'cmdline')).read().strip()
+        boot = '<kernel>%s/vmlinux</kernel><initrd>%s/initrd.img</initrd><cmdline>%s</cmdline>' % (
+            linux, linux, cmdline)
+        kargs = ['-kernel', os.path.join(linux, 'bzImage'), '-initrd', os.path.join(linux, 'initrd.img'),
+                 '-append', cmdline]
+        print()
+        print('## Save and restore, Linux guest (Debian 686 kernel booted to its shell, 256 MiB; '
+              'median of %d)' % a.linux_runs)
+        print()
+        print('| RAM | vmm .vsv | vmm save ms | vmm restore ms (spawn -> running) | vmm main -> first insn ms '
+              '| QEMU file | QEMU save ms | QEMU save + fsync ms | QEMU restore ms (spawn -> running) |')
+        print('|---|---|---|---|---|---|---|---|---|')
+        sys.stdout.flush()
+        s_, r_, f_, size = bench_vmm(a.top, d, None, 256, a.linux_runs, rb'HAVM-GUEST-READY', boot, 900)
+        row = '| 256 MiB | %.1f MiB | %.1f | %.1f | %.1f |' % (size / 2**20, s_, r_, f_)
+        if qemu:
+            qs, qd, qr, qsize = bench_qemu(d, None, 256, a.linux_runs, rb'HAVM-GUEST-READY', kargs, 300)
             row += ' %.1f MiB | %.1f | %.1f | %.1f |' % (qsize / 2**20, qs, qd, qr)
         else:
             row += ' - | - | - | - |'

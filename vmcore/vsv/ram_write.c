@@ -1,8 +1,8 @@
 /* vmcore/vsv — writing a RAM pass: scan the pages (all, or the dirty
  * ones) into runs of zero and data pages (pages the caller knows to be
- * zero are not read), then emit the pass header, the
- * run table, padding so page data starts on a 4 KiB file boundary (the
- * reader can pread or mmap it in big aligned chunks), and the data. */
+ * zero are not read), then emit the pass header, the run table, padding
+ * so page data starts on a 4 KiB file boundary (the reader can pread or
+ * mmap it in big aligned chunks), and the data. */
 #include "vmcore/vsv/writer_int.h"
 
 #include <errno.h>
