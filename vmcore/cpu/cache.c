@@ -105,14 +105,6 @@ static void protect_page(struct cpu *c, const uint8_t *host_page)
 		}
 }
 
-uint32_t cache_host_pa(const struct cpu *c, const uint8_t *h)
-{
-	for (int k = 0; k < c->nram; k++)
-		if ((uintptr_t)(h - c->ram[k].host) < c->ram[k].size)
-			return c->ram[k].gpa + (uint32_t)(h - c->ram[k].host);
-	return 0xffffffffu;
-}
-
 static struct block *build(struct cpu *c, uint32_t pa, unsigned mode, const uint8_t *page, unsigned off)
 {
 	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
@@ -171,7 +163,7 @@ struct block *cache_lookup(struct cpu *c)
 			return NULL;   /* MMIO code */
 		c->fetch_lin = lin & ~0xfffu;
 		c->fetch_host = h;
-		c->fetch_pa = cache_host_pa(c, h);
+		c->fetch_pa = ram_host_pa(c, h);
 	}
 	uint32_t pa = c->fetch_pa | (lin & 0xfff);
 	if ((pa >> 12) >= c->code_npages)

@@ -441,14 +441,13 @@ void cache_flush(struct cpu *c);
 struct block *cache_lookup(struct cpu *c);   /* block at CS:EIP or NULL (single-step it) */
 void cache_invalidate_page(struct cpu *c, uint32_t pfn);
 void cache_invalidate_range(struct cpu *c, uint32_t pa, uint32_t len);
-uint32_t cache_host_pa(const struct cpu *c, const uint8_t *h);   /* RAM host pointer -> gpa */
 /* Does physical page @pfn hold decoded code? (RAM write paths check it.) */
 static inline bool cache_page_has_code(const struct cpu *c, uint32_t pfn)
 {
 	return pfn < c->code_npages && c->code_pages[pfn];
 }
 
-#define BHASH_BITS 14
+#define BHASH_BITS 16
 #define BHASH_SIZE (1u << BHASH_BITS)
 
 static inline unsigned bhash(uint32_t pa, unsigned mode)
@@ -456,17 +455,45 @@ static inline unsigned bhash(uint32_t pa, unsigned mode)
 	return ((pa ^ mode) * 0x9e3779b1u) >> (32 - BHASH_BITS);
 }
 
-/* The block at CS:EIP: the hit path inline, the rest in cache_lookup(). */
+static inline uint32_t ram_host_pa(const struct cpu *c, const uint8_t *h)
+{
+	for (int k = 0; k < c->nram; k++)
+		if ((uintptr_t)(h - c->ram[k].host) < c->ram[k].size)
+			return c->ram[k].gpa + (uint32_t)(h - c->ram[k].host);
+	return 0xffffffffu;
+}
+
+/* Makes linear page @page the current code page from the TLB entry of the
+ * current privilege, without a page walk; false when the TLB has none (the
+ * caller then walks). A read tag is only ever installed for a RAM page whose
+ * translation allows reads in that mode, which is all a fetch needs (no NX
+ * on this CPU), so a hit gives exactly what mmu_code_page() would. */
+HOT_INLINE bool code_page_from_tlb(struct cpu *c, uint32_t page)
+{
+	const struct tlb_entry *e = &c->tlb[c->cpl == 3][(page >> 12) & (TLB_SIZE - 1)];
+	if (e->tag_r != page)
+		return false;
+	const uint8_t *h = (const uint8_t *)(e->addend + page);
+	c->fetch_lin = page;
+	c->fetch_host = h;
+	c->fetch_pa = ram_host_pa(c, h);
+	return true;
+}
+
+/* The block at CS:EIP: the hit path inline (the current code page or a TLB
+ * hit, then the hash chain), the rest in cache_lookup(). */
 HOT_INLINE struct block *cache_find(struct cpu *c)
 {
 	const struct cpu_segment *cs = &c->s.seg[CPU_SEG_CS];
 	uint32_t eip = c->s.eip, lin = cs->base + eip;
-	if (likely((lin & ~0xfffu) == c->fetch_lin)) {
+	if (likely((lin & ~0xfffu) == c->fetch_lin || code_page_from_tlb(c, lin & ~0xfffu))) {
 		uint32_t pa = c->fetch_pa | (lin & 0xfff);
 		unsigned mode = (c->code32 ? BLOCK_MODE_CODE32 : 0) | (c->pmode ? BLOCK_MODE_PMODE : 0);
 		struct block *b = c->bhash[bhash(pa, mode)];
-		if (likely(b && b->pa == pa && b->mode == mode && b->bytes &&
-			   (uint64_t)eip + b->bytes - 1 <= cs->limit && (c->code32 || eip + b->bytes < 0x10000)))
+		while (b && (b->pa != pa || b->mode != mode))
+			b = b->hnext;
+		if (likely(b && b->bytes && (uint64_t)eip + b->bytes - 1 <= cs->limit &&
+			   (c->code32 || eip + b->bytes < 0x10000)))
 			return b;
 	}
 	return cache_lookup(c);

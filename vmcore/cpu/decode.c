@@ -18,7 +18,7 @@ uint8_t fetch8_slow(struct cpu *c)
 	if (h) {
 		c->fetch_lin = lin & ~0xfffu;
 		c->fetch_host = h;
-		c->fetch_pa = cache_host_pa(c, h);
+		c->fetch_pa = ram_host_pa(c, h);
 		b = h[lin & 0xfff];
 	} else {
 		b = (uint8_t)lin_read(c, lin, 1, c->cpl == 3);

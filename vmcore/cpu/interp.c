@@ -165,14 +165,16 @@ static void step_one(struct cpu *c)
 }
 
 /* The block after @b: its link when that still matches CS:EIP (same
- * physical address and mode, not invalidated), else a cache lookup, which
- * then becomes the link unless the lookup flushed the cache. */
+ * physical address and mode, not invalidated; a link into another page is
+ * checked through the TLB), else a cache lookup, which then becomes the
+ * link unless the lookup flushed the cache. */
 static struct block *next_block(struct cpu *c, struct block *b)
 {
 	const struct cpu_segment *cs = &c->s.seg[CPU_SEG_CS];
 	uint32_t eip = c->s.eip, lin = cs->base + eip;
 	struct block *nb = b->link;
-	if (nb && (lin & ~0xfffu) == c->fetch_lin && nb->pa == (c->fetch_pa | (lin & 0xfff)) &&
+	if (nb && ((lin & ~0xfffu) == c->fetch_lin || code_page_from_tlb(c, lin & ~0xfffu)) &&
+	    nb->pa == (c->fetch_pa | (lin & 0xfff)) &&
 	    (uint64_t)eip + nb->bytes - 1 <= cs->limit && (c->code32 || eip + nb->bytes < 0x10000))
 		return nb;   /* same mode: b's branch changed no mode */
 	uint32_t gen = c->cache_gen;

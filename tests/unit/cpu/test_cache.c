@@ -2,8 +2,9 @@
  * self-modifying code (a store into the next instruction of the running
  * block, a REP MOVS over cached code, a store through a second linear
  * mapping of the code page, DMA via invalidate_code), faults inside a block
- * restart at the right instruction with exact counts, and the budget stops
- * a block at the exact instruction. */
+ * restart at the right instruction with exact counts, the budget stops
+ * a block at the exact instruction, and a link into another code page is
+ * followed only while the TLB still maps that page to the same frame. */
 #include "tests/unit/cpu/harness.h"
 
 #define PD 0x10000u
@@ -130,6 +131,41 @@ static void test_store_through_an_alias_mapping_is_seen(void **state)
 	assert_int_equal(h.st.gpr[CPU_ECX], 1);
 }
 
+static void test_cross_page_link_follows_a_remapped_page(void **state)
+{
+	(void)state;
+	for (uint32_t k = 0; k < 1024; k++)
+		h_w32(&h, PT + k * 4, (k << 12) | 7);
+	h_w32(&h, PT2, 0x3000 | 7);        /* linear 0x400000 -> frame 0x3000 */
+	h_w32(&h, PD, PT | 7);
+	h_w32(&h, PD + 4, PT2 | 7);
+	h_get(&h)->cr3 = PD;
+	h.st.cr0 = CR0_PE | CR0_PG | CR0_ET;
+	h_put(&h);
+	static const uint8_t inc1[] = { 0x83, 0xc0, 0x01, 0xc3 };      /* add eax, 1; ret */
+	static const uint8_t inc16[] = { 0x83, 0xc0, 0x10, 0xc3 };     /* add eax, 0x10; ret */
+	static const uint8_t code[] = {
+		0xb8, 0, 0, 0, 0,                       /* mov eax, 0 */
+		0xe8, 0xf6, 0xef, 0x3f, 0x00,           /* call 0x400000 (links to frame 0x3000) */
+		0xe8, 0xf1, 0xef, 0x3f, 0x00,           /* call 0x400000 (the same link, valid) */
+		0xc7, 0x05, 0x00, 0x20, 0x01, 0x00, 0x07, 0x40, 0x00, 0x00, /* mov dword [PT2], 0x4007 */
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00, /* invlpg [0x400000] */
+		0xe8, 0xdb, 0xef, 0x3f, 0x00,           /* call 0x400000 (now frame 0x4000) */
+		0xf4,
+	};
+	put(0x3000, inc1, sizeof(inc1));
+	put(0x4000, inc16, sizeof(inc16));
+	put(H_CODE, code, sizeof(code));
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_HLT_DEAD);
+	assert_int_equal(h.st.gpr[CPU_EAX], 0x12);
+	assert_int_equal(h.st.eip, H_CODE + sizeof(code));
+	/* run it again from cached blocks: the links now point at the remapped
+	 * page's block, the first two calls must go back to frame 0x3000 */
+	h_w32(&h, PT2, 0x3000 | 7);
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_HLT_DEAD);
+	assert_int_equal(h.st.gpr[CPU_EAX], 0x12);
+}
+
 static void test_invalidate_code_drops_cached_blocks(void **state)
 {
 	(void)state;
@@ -248,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_into_next_instruction_runs_the_new_code, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_rep_movs_over_cached_code_is_seen, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_store_through_an_alias_mapping_is_seen, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_cross_page_link_follows_a_remapped_page, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_code_drops_cached_blocks, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_inside_a_block_restarts_at_the_instruction, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_stops_inside_a_block, setup32, teardown),
