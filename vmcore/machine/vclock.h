@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VCLOCK_INSN_HZ 100000000ull   /* nominal 100 M instructions per second */
+#define VCLOCK_INSN_HZ 1000000000ull  /* nominal 1 G instructions per second (docs/vmc.md) */
 #define VCLOCK_NEVER UINT64_MAX
 
 typedef uint64_t vclock_insns_fn(void *opaque);

@@ -56,8 +56,8 @@ void devtest_fini(struct devtest *t)
 
 void devtest_advance(struct devtest *t, uint64_t ns)
 {
-	/* 100 M instructions per second: 10 ns each. */
-	t->insns += ns / 10;
+	/* as many instructions as the machine's nominal rate runs in @ns */
+	t->insns += (uint64_t)((unsigned __int128)ns * t->m.clock.insn_hz / 1000000000u);
 	vclock_run_timers(&t->m.clock);
 }
 
