@@ -18,7 +18,7 @@
 /* Seconds per command: a monitor must answer well inside its timeout. */
 #define CHECK_TIMEOUT_S 5
 
-static int node_key(const struct havm_vm *vm, uint64_t *key, struct havm_err *e)
+int havm_vm_node_key(const struct havm_vm *vm, uint64_t *key, struct havm_err *e)
 {
 	const char *s = vm->pr_key[0] ? vm->pr_key : getenv("HAVM_PR_KEY");
 	*key = 0;
@@ -34,7 +34,7 @@ int havm_vm_check_fenced(struct havm_vm *vm, struct havm_err *e)
 	if (vm->n_iscsi_disks == 0)
 		return 0;
 	uint64_t key;
-	int rc = node_key(vm, &key, e);
+	int rc = havm_vm_node_key(vm, &key, e);
 	if (rc < 0) {
 		havm_err_prefix(e, "vm %s: pr_key", vm->name);
 		return rc;

@@ -6,11 +6,11 @@ lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/onli
 lifecycle_LDLIBS := -lquorum -lcmap -lqb
 # What a user of the lifecycle links: it validates .vmc files with vmcore's
 # parser and talks to vmm through vmcore's control client.
-HAVM_LC_LIBS := lifecycle havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
+HAVM_LC_LIBS := lifecycle havm_store havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
 
 PROGRAMS += havm
 havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/progress.c havm/cli_lifecycle.c havm/cli_cluster.c
-havm_LIBS := lifecycle havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
+havm_LIBS := lifecycle havm_store havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
 havm_LDLIBS := -ljson-c -lfuse3
 
 UNIT_TESTS += test_runtime

@@ -61,11 +61,16 @@ static int start_vmm(struct havm_vm *vm, struct havm_runtime *rt, unsigned flags
 	char state[PATH_MAX];
 	bool have_state = false;
 	if (havm_vm_state_path(vm, state, sizeof(state)) == 0) {
-		if (access(state, F_OK) == 0)
-			have_state = true;
-		else if (errno != ENOENT)
-			hlog(LOG_WARNING, "vm %s: cannot look for its saved state %s: %s; booting afresh",
-			     vm->name, state, strerror(errno));
+		struct havm_err se;
+		if (havm_state_exists(vm, state, &have_state, &se) < 0) {
+			/* A LUN that cannot be read now: booting afresh would lose
+			 * a saved state that may well be there. */
+			if (vm->lun_store[0]) {
+				*e = se;
+				return se.code;
+			}
+			hlog(LOG_WARNING, "%s; booting afresh", se.msg);
+		}
 	}
 	if (!have_state && (flags & HAVM_ONLINE_RESTORE_ONLY))
 		return havm_err_set(e, HAVM_E_STATE, -ENOENT,

@@ -19,8 +19,8 @@
 #define LOG_LEAF "vmm.log"
 
 /* In the child: detach, wire fds 0-3, exec. Never returns. */
-static void exec_vmm(const char *vmm, const char *config, const char *sock, const char *restore,
-		     const char *pr_key, const char *log, int lock_fd)
+static void exec_vmm(const char *vmm, const char *store, const char *config, const char *sock,
+		     const char *restore, const char *pr_key, const char *log, int lock_fd)
 {
 	setsid();
 	/* Move the lock out of the way of 0..3 first. */
@@ -39,9 +39,23 @@ static void exec_vmm(const char *vmm, const char *config, const char *sock, cons
 		_exit(127);
 	if (pr_key && *pr_key && setenv("HAVM_PR_KEY", pr_key, 1) < 0)
 		_exit(127);
-	char *const argv[] = { (char *)"vmm", (char *)"run", (char *)config, (char *)"--control",
-			       (char *)sock, restore ? (char *)"--restore" : NULL, (char *)restore,
-			       NULL };
+	/* With a LUN store, config and restore are object names in it. */
+	char *argv[10];
+	int n = 0;
+	argv[n++] = (char *)"vmm";
+	argv[n++] = (char *)"run";
+	if (store) {
+		argv[n++] = (char *)"--store";
+		argv[n++] = (char *)store;
+	}
+	argv[n++] = (char *)config;
+	argv[n++] = (char *)"--control";
+	argv[n++] = (char *)sock;
+	if (restore) {
+		argv[n++] = (char *)"--restore";
+		argv[n++] = (char *)restore;
+	}
+	argv[n] = NULL;
 	execv(vmm, argv);
 	dprintf(2, "havm: cannot execute %s: %s\n", vmm, strerror(errno));
 	_exit(127);
@@ -112,7 +126,9 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *resto
 	if (pid < 0)
 		return havm_err_set(e, HAVM_E_INTERNAL, -errno, "vm %s: fork: %s", vm->name, strerror(errno));
 	if (pid == 0)
-		exec_vmm(vmm, vm->config_path, sock, restore, vm->pr_key, log, havm_runtime_lock_fd(rt));
+		exec_vmm(vmm, vm->lun_store[0] ? vm->lun_store : NULL,
+			 vm->lun_store[0] ? vm->config_obj : vm->config_path, sock, restore, vm->pr_key, log,
+			 havm_runtime_lock_fd(rt));
 
 	struct havm_proc_id id;
 	if (havm_proc_id_of(pid, &id) < 0) { /* already gone: waitpid tells */

@@ -9,11 +9,16 @@
  * <vm>.vsv.consumed at once (kept, not deleted: the running vmm maps its RAM
  * pages copy-on-write from it, and the admin can still look at it), and a
  * file vmm refuses becomes <vm>.vsv.refused. Either way, the next Online
- * without a new save boots afresh instead of resuming a stale state. */
+ * without a new save boots afresh instead of resuming a stale state.
+ *
+ * In a LUN store (iscsi://, file:) the state is the object <vm>.vsv and
+ * setting it aside is a rename of the object: one table write, atomic. The
+ * vmm read it whole before it ran, so nothing still maps it. */
 #define LOG_TAG HAVM_TAG_HAVM
 #include "havm/vm_int.h"
 
 #include "common/log.h"
+#include "iscsi/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +30,9 @@
 int havm_vm_state_path(const struct havm_vm *vm, char *buf, size_t len)
 {
 	int n;
-	if (vm->lun_store[0])
-		return -ENOTSUP;
-	if (vm->store_dir[0]) {
+	if (vm->lun_store[0]) {
+		n = snprintf(buf, len, "%s.vsv", vm->name); /* an object name: no '/' */
+	} else if (vm->store_dir[0]) {
 		n = snprintf(buf, len, "%s/%s.vsv", vm->store_dir, vm->name);
 	} else {
 		/* The .vmc's directory (config is absolute: havm_vm_new checks). */
@@ -55,9 +60,72 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
+int havm_vm_store_open(struct havm_vm *vm, bool rdwr, struct store **out, struct havm_err *e)
+{
+	struct store_open_opts o = { 0 };
+	int rc = rdwr ? havm_vm_node_key(vm, &o.pr_key, e) : 0;
+	if (rc == 0)
+		rc = store_open_ex(vm->lun_store, rdwr ? STORE_O_RDWR : 0, &o, out, e);
+	if (rc < 0)
+		havm_err_prefix(e, "vm %s", vm->name);
+	return rc;
+}
+
+int havm_state_exists(struct havm_vm *vm, const char *path, bool *exists, struct havm_err *e)
+{
+	*exists = false;
+	if (!vm->lun_store[0]) {
+		if (access(path, F_OK) == 0)
+			*exists = true;
+		else if (errno != ENOENT)
+			return havm_err_set(e, HAVM_E_IO, -errno, "vm %s: cannot look for its saved state %s: %s",
+					    vm->name, path, strerror(errno));
+		return 0;
+	}
+	struct store *s = NULL;
+	int rc = havm_vm_store_open(vm, false, &s, e);
+	if (rc < 0)
+		return rc;
+	struct store_obj o;
+	rc = store_stat(s, path, &o, e);
+	(void)store_close(s);
+	if (rc == 0)
+		*exists = true;
+	else if (rc == -ENOENT)
+		havm_err_clear(e), rc = 0;
+	return rc;
+}
+
+/* The LUN store's set-aside: a rename of the object (or its removal when
+ * the new name would pass the 36 characters of a GPT name). */
+static int set_aside_object(struct havm_vm *vm, const char *name, const char *suffix, struct havm_err *e)
+{
+	struct store *s = NULL;
+	int rc = havm_vm_store_open(vm, true, &s, e);
+	if (rc < 0)
+		return rc;
+	char to[128];
+	snprintf(to, sizeof(to), "%s%s", name, suffix);
+	if (strlen(to) > STORE_NAME_MAX) {
+		hlog(LOG_WARNING, "vm %s: '%s' would be longer than %d characters: removing '%s' instead",
+		     vm->name, to, STORE_NAME_MAX, name);
+		rc = store_remove(s, name, e);
+	} else {
+		rc = store_rename(s, name, to, e);
+	}
+	int crc = store_close(s);
+	if (rc == 0 && crc < 0)
+		rc = havm_err_set(e, HAVM_E_IO, crc, "%s: close: %s", vm->lun_store, strerror(-crc));
+	if (rc < 0)
+		havm_err_prefix(e, "vm %s: setting %s aside", vm->name, name);
+	return rc;
+}
+
 int havm_state_set_aside(struct havm_vm *vm, const char *path, const char *suffix,
 			 struct havm_err *e)
 {
+	if (vm->lun_store[0])
+		return set_aside_object(vm, path, suffix, e);
 	char to[PATH_MAX];
 	if (snprintf(to, sizeof(to), "%s%s", path, suffix) >= (int)sizeof(to))
 		return havm_err_set(e, HAVM_E_CONFIG, -ENAMETOOLONG, "vm %s: %s%s: path too long",

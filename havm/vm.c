@@ -3,6 +3,7 @@
 #include "havm/vm_int.h"
 
 #include "common/log.h"
+#include "iscsi/store.h"
 #include "vmcore/vmc/vmc.h"
 
 #include <errno.h>
@@ -130,8 +131,8 @@ int havm_vm_new(struct havm_vm **out, const struct havm_vm_params *p, struct hav
 	if (p->store && *p->store) {
 		bool lun = strncmp(p->store, "iscsi://", 8) == 0 || strncmp(p->store, "file:", 5) == 0;
 		if (lun) {
-			/* Valid for iscsi/store.h; Open refuses it (unsupported) but the
-			 * handle still names the VM, so its process can be checked. */
+			/* A GPT store (iscsi/store.h): the .vmc is an object, the vmm
+			 * runs with --store. */
 			snprintf(vm->lun_store, sizeof(vm->lun_store), "%s", p->store);
 		} else if (strncmp(p->store, "dir:", 4) != 0) {
 			rc = havm_err_set(e, HAVM_E_CONFIG, -EINVAL,
@@ -185,7 +186,16 @@ fail:
 static int resolve_config(struct havm_vm *vm, struct havm_err *e)
 {
 	int n;
-	if (!vm->store_dir[0])
+	if (vm->lun_store[0]) {
+		size_t l = strlen(vm->config);
+		n = snprintf(vm->config_obj, sizeof(vm->config_obj), "%s%s", vm->config,
+			     l > 4 && strcmp(vm->config + l - 4, ".vmc") == 0 ? "" : ".vmc");
+		if (n < 0 || (size_t)n >= sizeof(vm->config_obj))
+			return havm_err_set(e, HAVM_E_CONFIG, -ENAMETOOLONG, "config '%s': name too long",
+					    vm->config);
+		/* For messages and status: where the configuration lives. */
+		n = snprintf(vm->config_path, sizeof(vm->config_path), "%s/%s", vm->lun_store, vm->config_obj);
+	} else if (!vm->store_dir[0])
 		n = snprintf(vm->config_path, sizeof(vm->config_path), "%s", vm->config);
 	else if (strlen(vm->config) > 4 && strcmp(vm->config + strlen(vm->config) - 4, ".vmc") == 0)
 		n = snprintf(vm->config_path, sizeof(vm->config_path), "%s/%s", vm->store_dir, vm->config);
@@ -270,6 +280,9 @@ static int check_vmc(struct havm_vm *vm, const char *buf, size_t len, struct hav
 				  vm->config_path, cfg->name, vm->name);
 	/* Disks on iSCSI LUNs: IsAlive checks this node's key on them. */
 	vm->n_iscsi_disks = 0;
+	/* Store disks live on the store's LUN. */
+	if (rc == 0 && strncmp(vm->lun_store, "iscsi://", 8) == 0)
+		snprintf(vm->iscsi_disks[vm->n_iscsi_disks++], sizeof(vm->iscsi_disks[0]), "%s", vm->lun_store);
 	for (unsigned i = 0; rc == 0 && i < cfg->ndisks; i++) {
 		const char *p = cfg->disks[i].path;
 		if (p && strncmp(p, "iscsi://", 8) == 0 &&
@@ -280,19 +293,36 @@ static int check_vmc(struct havm_vm *vm, const char *buf, size_t len, struct hav
 	return rc;
 }
 
+/* The .vmc object of a LUN store (read-only: no registration needed). */
+static int read_config_object(struct havm_vm *vm, char **buf, size_t *len, struct havm_err *e)
+{
+	struct store *s = NULL;
+	int rc = havm_vm_store_open(vm, false, &s, e);
+	if (rc < 0)
+		return rc;
+	void *p = NULL;
+	rc = store_read_file(s, vm->config_obj, HAVM_VMC_MAX_BYTES, &p, len, e);
+	(void)store_close(s);
+	if (rc < 0)
+		return rc;
+	char *c = realloc(p, *len + 1);
+	if (!c) {
+		free(p);
+		return havm_err_set(e, HAVM_E_INTERNAL, -ENOMEM, "out of memory");
+	}
+	c[*len] = '\0';
+	*buf = c;
+	return 0;
+}
+
 int havm_open(struct havm_vm *vm, struct havm_err *e)
 {
-	if (vm->lun_store[0])
-		return havm_err_set(e, HAVM_E_UNSUPPORTED, -ENOTSUP,
-				    "vm %s: store '%s': VMs in LUN or image stores are not supported "
-				    "by the lifecycle yet; use a dir: store",
-				    vm->name, vm->lun_store);
 	int rc = resolve_config(vm, e);
 	if (rc < 0)
 		return rc;
 	char *buf = NULL;
 	size_t len = 0;
-	rc = read_config(vm->config_path, &buf, &len, e);
+	rc = vm->lun_store[0] ? read_config_object(vm, &buf, &len, e) : read_config(vm->config_path, &buf, &len, e);
 	if (rc == 0) {
 		rc = check_vmc(vm, buf, len, e);
 		free(buf);

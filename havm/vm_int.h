@@ -16,7 +16,8 @@ struct havm_vm {
 	char name[HAVM_VM_NAME_MAX + 1];
 	char config[PATH_MAX];      /* the parameter as given */
 	char store_dir[PATH_MAX];   /* "dir:" store directory, "" without a store */
-	char lun_store[PATH_MAX];   /* an iscsi:// or file: store (Open: unsupported) */
+	char lun_store[PATH_MAX];   /* an iscsi:// or file: store (GPT objects) */
+	char config_obj[64];        /* with lun_store: the .vmc object's name */
 	char rundir[PATH_MAX];      /* runtime base directory */
 	char config_path[PATH_MAX]; /* resolved by Open, "" before */
 	enum havm_stop_policy stop_policy;
@@ -91,6 +92,18 @@ int havm_vm_wait_gone(struct havm_vm *vm, struct havm_runtime *rt, const struct 
  * VM's iSCSI disks (needs Open). Read-only: reads the keys, registers
  * nothing. LUNs that cannot be reached are HAVM_E_IO. */
 int havm_vm_check_fenced(struct havm_vm *vm, struct havm_err *e) HAVM_MUST_CHECK;
+
+/* This node's PR key: the pr_key parameter, else $HAVM_PR_KEY; 0 = none. */
+int havm_vm_node_key(const struct havm_vm *vm, uint64_t *key, struct havm_err *e) HAVM_MUST_CHECK;
+
+/* state.c: does the VM's saved state (havm_vm_state_path) exist? A file,
+ * or an object of a LUN store. */
+int havm_state_exists(struct havm_vm *vm, const char *path, bool *exists, struct havm_err *e) HAVM_MUST_CHECK;
+
+/* Opens the VM's LUN store (read-write: with this node's PR key guard, as
+ * the vmm does, so a change is allowed under a WERO reservation). */
+struct store;
+int havm_vm_store_open(struct havm_vm *vm, bool rdwr, struct store **out, struct havm_err *e) HAVM_MUST_CHECK;
 
 /* Sleeps @ms milliseconds, or less when @dl is sooner; false when @dl has
  * passed. Keeps every wait loop bounded. */

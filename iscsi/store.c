@@ -85,13 +85,19 @@ int store_format(const char *url, int force, struct havm_err *err)
 	if (dir)
 		return store_dir_format(dir, err);
 	struct blk_backend *dev;
-	int rc = store_dev_open(url, BLK_O_RDWR, &dev, err);
+	int rc = store_dev_open(url, BLK_O_RDWR, NULL, &dev, err);
 	if (rc < 0)
 		return rc;
 	return store_gpt_format(dev, force, err);
 }
 
 int store_open(const char *url, unsigned flags, struct store **out, struct havm_err *err)
+{
+	return store_open_ex(url, flags, NULL, out, err);
+}
+
+int store_open_ex(const char *url, unsigned flags, const struct store_open_opts *opts, struct store **out,
+		  struct havm_err *err)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s || !(s->url = strdup(url))) {
@@ -107,7 +113,7 @@ int store_open(const char *url, unsigned flags, struct store **out, struct havm_
 	} else {
 		struct blk_backend *dev;
 		s->type = STORE_TYPE_GPT;
-		rc = store_dev_open(url, flags & STORE_O_RDWR ? BLK_O_RDWR : 0, &dev, err);
+		rc = store_dev_open(url, flags & STORE_O_RDWR ? BLK_O_RDWR : 0, opts, &dev, err);
 		if (rc == 0)
 			rc = store_gpt_open(s, dev, err);
 	}
@@ -193,6 +199,40 @@ int store_remove(struct store *s, const char *name, struct havm_err *err)
 	if (rc == 0)
 		rc = need_rdwr(s, err);
 	return rc < 0 ? rc : s->ops->remove(s, name, err);
+}
+
+int store_rename(struct store *s, const char *from, const char *to, struct havm_err *err)
+{
+	int rc = store_name_check(from, STORE_KIND_OTHER, err);
+	if (rc == 0)
+		rc = store_name_check(to, STORE_KIND_OTHER, err);
+	if (rc == 0)
+		rc = need_rdwr(s, err);
+	if (rc == 0 && strcmp(from, to) == 0)
+		return 0;
+	return rc < 0 ? rc : s->ops->rename(s, from, to, err);
+}
+
+int store_file_path(struct store *s, const char *name, char *buf, size_t len, struct havm_err *err)
+{
+	int rc = store_name_check(name, STORE_KIND_OTHER, err);
+	if (rc == 0 && s->type != STORE_TYPE_DIR)
+		rc = havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP, "%s: objects on a LUN are not files", s->url);
+	return rc < 0 ? rc : store_dir_obj_path(s, name, buf, len, err);
+}
+
+int store_generation(struct store *s, const char *name, uint64_t *gen, struct havm_err *err)
+{
+	int rc = store_name_check(name, STORE_KIND_OTHER, err);
+	return rc < 0 ? rc : s->ops->generation(s, name, gen, err);
+}
+
+int store_bump_generation(struct store *s, const char *name, struct havm_err *err)
+{
+	int rc = store_name_check(name, STORE_KIND_OTHER, err);
+	if (rc == 0)
+		rc = need_rdwr(s, err);
+	return rc < 0 ? rc : s->ops->bump(s, name, err);
 }
 
 int store_open_region(struct store *s, const char *name, unsigned flags, struct blk_backend **out,

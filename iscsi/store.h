@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "iscsi/lun.h"
 #include "vmcore/disk/blk.h"
 
 #define STORE_NAME_MAX 36
@@ -89,6 +90,20 @@ int store_format(const char *url, int force, struct havm_err *err) HAVM_MUST_CHE
  * transport errors (HAVM_E_IO). */
 int store_open(const char *url, unsigned flags, struct store **out, struct havm_err *err) HAVM_MUST_CHECK;
 
+/* The SCSI-3 PR registration guard on an iscsi:// store's LUN, as for
+ * iscsi:// disks (docs/iscsi.md): with @pr_key the LUN must hold the key
+ * (else HAVM_E_FENCED), this session is registered under it, and when the
+ * key disappears every request fails without being sent and @on_fenced
+ * runs (on the thread that issued the request). Ignored for dir: and file:
+ * stores. */
+struct store_open_opts {
+	uint64_t pr_key; /* 0 = no guard */
+	lun_fenced_fn on_fenced;
+	void *fenced_opaque;
+};
+int store_open_ex(const char *url, unsigned flags, const struct store_open_opts *opts, struct store **out,
+		  struct havm_err *err) HAVM_MUST_CHECK;
+
 /* Closes the store. Regions opened from it stay usable until they are
  * closed (they hold a reference to the device). Returns the first error of
  * the final flush; NULL-safe. */
@@ -111,6 +126,27 @@ int store_create_region(struct store *s, const char *name, enum store_kind kind,
 
 /* Removes an object (LUN: its entry; the data is not wiped). */
 int store_remove(struct store *s, const char *name, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Renames object @from to @to (its kind follows @to's extension: a
+ * ".vsv" renamed to "x.vsv.consumed" becomes kind other), atomically
+ * replacing an existing @to: one table write on a LUN, rename(2) + a
+ * directory fsync on dir:. -ENOENT when @from is missing. */
+int store_rename(struct store *s, const char *from, const char *to, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* The write generation of object @name (docs/save-restore.md): it differs
+ * after any write through the store API since it was read. dir: a hash of
+ * the file's inode metadata (size, mtime, ctime, inode). LUN: the first 8
+ * bytes of the partition's unique GUID, which a region opened read-write
+ * replaces (one table write, durable before the write proceeds) on its
+ * first write after open and after each store_generation() read. */
+int store_generation(struct store *s, const char *name, uint64_t *gen, struct havm_err *err) HAVM_MUST_CHECK;
+/* Moves the generation on now (LUN: a new unique GUID) and lets writes
+ * through without another bump until the next store_generation(); a
+ * no-op on dir: (the kernel moves ctime). */
+int store_bump_generation(struct store *s, const char *name, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* dir: the object's file path (it need not exist); -ENOTSUP on a LUN. */
+int store_file_path(struct store *s, const char *name, char *buf, size_t len, struct havm_err *err) HAVM_MUST_CHECK;
 
 /* The object's bytes as a fixed-size backend (no BLK_BE_CAP_RESIZE on a
  * LUN) of store_obj.size bytes: blk_open_backend() / vhd_create_backend()

@@ -240,6 +240,61 @@ static int d_df(struct store *s, struct store_df *out, struct havm_err *err)
 	return 0;
 }
 
+static int d_rename(struct store *s, const char *from, const char *to, struct havm_err *err)
+{
+	char a[4096], b[4096];
+	int rc = store_dir_obj_path(s, from, a, sizeof(a), err);
+	if (rc == 0)
+		rc = store_dir_obj_path(s, to, b, sizeof(b), err);
+	if (rc < 0)
+		return rc;
+	if (havm_sys.rename(a, b) < 0) {
+		rc = -errno;
+		return havm_err_set(err, rc == -ENOENT ? HAVM_E_NOTFOUND : HAVM_E_IO, rc, "%s: rename to %s: %s", a,
+				    to, rc == -ENOENT ? "no such object" : strerror(-rc));
+	}
+	rc = havm_fsync_dir_of(b);
+	return rc < 0 ? havm_err_set(err, HAVM_E_IO, rc, "%s: fsync of the directory: %s", b, strerror(-rc)) : 0;
+}
+
+static uint64_t fnv(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The kernel moves ctime on every write and no user call sets it back;
+ * the same hash as vmm's for disk files (docs/save-restore.md). */
+static int d_generation(struct store *s, const char *name, uint64_t *gen, struct havm_err *err)
+{
+	char p[4096];
+	int rc = store_dir_obj_path(s, name, p, sizeof(p), err);
+	if (rc < 0)
+		return rc;
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return havm_err_set(err, errno == ENOENT ? HAVM_E_NOTFOUND : HAVM_E_IO, -errno, "%s: %s", p,
+				    strerror(errno));
+	uint64_t h = 0xcbf29ce484222325ull;
+	h = fnv(h, (uint64_t)st.st_size);
+	h = fnv(h, (uint64_t)st.st_mtim.tv_sec);
+	h = fnv(h, (uint64_t)st.st_mtim.tv_nsec);
+	h = fnv(h, (uint64_t)st.st_ctim.tv_sec);
+	h = fnv(h, (uint64_t)st.st_ctim.tv_nsec);
+	h = fnv(h, (uint64_t)st.st_ino);
+	*gen = h;
+	return 0;
+}
+
+static int d_bump(struct store *s, const char *name, struct havm_err *err)
+{
+	uint64_t g;
+	return d_generation(s, name, &g, err); /* only checks that it exists */
+}
+
 static int d_close(struct store *s)
 {
 	struct dir_store *d = s->impl;
@@ -255,6 +310,9 @@ static const struct store_ops dir_store_ops = {
 	.open_region = d_open_region,
 	.replace_begin = d_replace_begin,
 	.df = d_df,
+	.rename = d_rename,
+	.generation = d_generation,
+	.bump = d_bump,
 	.close = d_close,
 };
 

@@ -41,10 +41,15 @@ static const char *const type_guid_text[] = {
 
 struct gpt_store {
 	struct blk_backend *dev;
+	char *url;
 	int refs;    /* the store handle + open regions */
 	int broken;  /* a table write failed: refuse changes until reopened */
 	struct gpt_table t;
 	uint64_t resv_first, resv_last; /* a pending replace's extent; 0,0 = none */
+	/* Objects whose generation moved on since it was last read: their
+	 * writes go through without another bump (docs/save-restore.md). */
+	char quiet[GPT_ENTRIES][STORE_NAME_MAX + 1];
+	unsigned nquiet;
 };
 
 struct gpt_replace {
@@ -157,16 +162,114 @@ static uint64_t free_extent(const struct gpt_store *gs, uint64_t want, uint64_t 
 
 /* Writes @nt; on success it becomes the table. On failure the handle
  * refuses further changes: the disk holds the old or the new table. */
-static int commit_table(struct store *s, struct gpt_table *nt, struct havm_err *err)
+static int gs_commit(struct gpt_store *gs, struct gpt_table *nt, struct havm_err *err)
 {
-	struct gpt_store *gs = gs_of(s);
 	int rc = gpt_write(gs->dev, nt, false, err);
 	if (rc < 0) {
 		gs->broken = 1;
-		havm_err_prefix(err, "%s: table not updated (reopen the store)", s->url);
+		havm_err_prefix(err, "%s: table not updated (reopen the store)", gs->url);
 		return rc;
 	}
 	gs->t = *nt;
+	return 0;
+}
+
+static int commit_table(struct store *s, struct gpt_table *nt, struct havm_err *err)
+{
+	return gs_commit(gs_of(s), nt, err);
+}
+
+/* Re-reads the table: other processes (the lifecycle beside a running
+ * vmm, `havm store`) change it while a handle is open, and every change
+ * here rewrites the whole table, so it starts from what is on disk. */
+static int refresh(struct gpt_store *gs, struct havm_err *err)
+{
+	struct gpt_table *t = malloc(sizeof(*t));
+	if (!t)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	int rc = gpt_read(gs->dev, t, err);
+	if (rc >= 0) {
+		gs->t = *t;
+		rc = 0;
+	} else {
+		havm_err_prefix(err, "%s: re-reading the table", gs->url);
+	}
+	free(t);
+	return rc;
+}
+
+/* The first 8 bytes of the unique GUID, little-endian. */
+static uint64_t part_generation(const struct gpt_part *p)
+{
+	uint64_t g = 0;
+	for (int i = 7; i >= 0; i--)
+		g = (g << 8) | p->uuid[i];
+	return g;
+}
+
+static int quiet_find(const struct gpt_store *gs, const char *name)
+{
+	for (unsigned i = 0; i < gs->nquiet; i++)
+		if (strcmp(gs->quiet[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void quiet_set(struct gpt_store *gs, const char *name, int on)
+{
+	int i = quiet_find(gs, name);
+	if (on && i < 0 && gs->nquiet < GPT_ENTRIES)
+		snprintf(gs->quiet[gs->nquiet++], sizeof(gs->quiet[0]), "%s", name);
+	else if (!on && i >= 0)
+		memcpy(gs->quiet[i], gs->quiet[--gs->nquiet], sizeof(gs->quiet[0]));
+}
+
+/* A new unique GUID for object @name: its generation moves on (durably:
+ * the table write flushes) before the write that asked for it. */
+static int gs_bump(struct gpt_store *gs, const char *name, struct havm_err *err)
+{
+	if (gs->broken)
+		return havm_err_set(err, HAVM_E_IO, -EIO, "%s: an earlier table write failed; reopen the store",
+				    gs->url);
+	int rc = refresh(gs, err);
+	if (rc < 0)
+		return rc;
+	int i = find(&gs->t, name);
+	if (i < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", gs->url, name);
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!nt)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	*nt = gs->t;
+	rc = gpt_guid_random(nt->part[i].uuid);
+	if (rc < 0)
+		rc = havm_err_set(err, HAVM_E_IO, rc, "%s: no random bytes for a new GUID", gs->url);
+	if (rc == 0 && HAVM_FAULT("store.generation_bump"))
+		rc = havm_err_set(err, HAVM_E_IO, -EIO, "%s: fault store.generation_bump", gs->url);
+	if (rc == 0)
+		rc = gs_commit(gs, nt, err);
+	if (rc == 0) {
+		quiet_set(gs, name, 1);
+		hlog(LOG_DEBUG, "%s: '%s' generation now %016" PRIx64, gs->url, name,
+		     part_generation(&nt->part[i]));
+	}
+	free(nt);
+	return rc;
+}
+
+/* Regions' write hook: the first write after open or after a generation
+ * read bumps it first. */
+static int before_write(void *opaque, const char *obj)
+{
+	struct gpt_store *gs = opaque;
+	if (quiet_find(gs, obj) >= 0)
+		return 0;
+	struct havm_err err;
+	int rc = gs_bump(gs, obj, &err);
+	if (rc < 0) {
+		hlog(LOG_ERR, "%s (the write that needed it fails)", err.msg);
+		return rc == -EACCES ? rc : -EIO;
+	}
 	return 0;
 }
 
@@ -197,6 +300,8 @@ static void fill_part(struct gpt_part *p, const char *name, enum store_kind kind
 static int g_list(struct store *s, struct store_obj **objs, size_t *n, struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
+	if (refresh(gs, err) < 0)
+		return -EIO;
 	struct store_obj *o = calloc(GPT_ENTRIES, sizeof(*o));
 	if (!o)
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
@@ -213,6 +318,8 @@ static int g_create(struct store *s, const char *name, enum store_kind kind, uin
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
+	if (rc == 0)
+		rc = refresh(gs, err);
 	if (rc < 0)
 		return rc;
 	if (find(&gs->t, name) >= 0)
@@ -247,6 +354,8 @@ static int g_remove(struct store *s, const char *name, struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
+	if (rc == 0)
+		rc = refresh(gs, err);
 	if (rc < 0)
 		return rc;
 	int i = find(&gs->t, name);
@@ -268,6 +377,7 @@ static void dev_ref(void *opaque, int delta)
 	gs->refs += delta;
 	if (gs->refs == 0) {
 		blk_backend_close(gs->dev);
+		free(gs->url);
 		free(gs);
 	}
 }
@@ -276,6 +386,8 @@ static int g_open_region(struct store *s, const char *name, unsigned flags, stru
 			 struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
+	if (refresh(gs, err) < 0)
+		return -EIO;
 	int i = find(&gs->t, name);
 	if (i < 0)
 		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", s->url, name);
@@ -284,7 +396,8 @@ static int g_open_region(struct store *s, const char *name, unsigned flags, stru
 	char label[1200];
 	/* "<url>/<name>": a VHD child's header then names the parent object. */
 	snprintf(label, sizeof(label), "%s/%s", s->url, name);
-	if (store_region_backend(gs->dev, o.offset, o.size, !!(flags & BLK_O_RDWR), label, dev_ref, gs, out) < 0)
+	if (store_region_backend(gs->dev, o.offset, o.size, !!(flags & BLK_O_RDWR), label, name, dev_ref,
+				 before_write, gs, out) < 0)
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -327,12 +440,30 @@ static int gr_commit(struct store_replace *r, struct havm_err *err)
 		gr_abort(r);
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	}
+	rc = refresh(gs, err);
+	int slot = rc < 0 ? -1 : find(&gs->t, r->name);
+	if (rc == 0 && slot < 0 && (slot = free_slot(&gs->t)) < 0)
+		rc = havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: all %u GPT entries are in use", s->url,
+				  GPT_ENTRIES);
+	uint64_t last = g->first + (r->written ? (r->written + GPT_SECTOR - 1) / GPT_SECTOR : 1) - 1;
+	for (uint32_t i = 0; rc == 0 && i < gs->t.num_entries; i++) {
+		const struct gpt_part *p = &gs->t.part[i];
+		if (gpt_part_used(p) && (int)i != slot && p->first_lba <= last && g->first <= p->last_lba)
+			rc = havm_err_set(err, HAVM_E_BUSY, -EBUSY,
+					  "%s: '%s' not replaced: another process took its new extent meanwhile",
+					  s->url, r->name);
+	}
+	if (rc < 0) {
+		free(nt);
+		gr_abort(r);
+		return rc;
+	}
 	*nt = gs->t;
-	if ((uint32_t)g->slot >= nt->num_entries) {
-		memset(&nt->part[g->slot], 0, sizeof(nt->part[g->slot]));
+	if ((uint32_t)slot >= nt->num_entries) {
+		memset(&nt->part[slot], 0, sizeof(nt->part[slot]));
 		nt->num_entries = GPT_ENTRIES;
 	}
-	fill_part(&nt->part[g->slot], r->name, r->kind, g->first, r->written);
+	fill_part(&nt->part[slot], r->name, r->kind, g->first, r->written);
 	gr_abort(r); /* the reservation ends; the table decides now */
 	rc = commit_table(s, nt, err);
 	free(nt);
@@ -350,6 +481,8 @@ static int g_replace_begin(struct store *s, const char *name, enum store_kind ki
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
+	if (rc == 0)
+		rc = refresh(gs, err);
 	if (rc < 0)
 		return rc;
 	int slot = find(&gs->t, name);
@@ -382,6 +515,51 @@ static int g_replace_begin(struct store *s, const char *name, enum store_kind ki
 	return 0;
 }
 
+static int g_rename(struct store *s, const char *from, const char *to, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = check_writable(s, err);
+	if (rc == 0)
+		rc = refresh(gs, err);
+	if (rc < 0)
+		return rc;
+	int i = find(&gs->t, from), j = find(&gs->t, to);
+	if (i < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", s->url, from);
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!nt)
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	*nt = gs->t;
+	if (j >= 0) /* replaced in the same table write */
+		memset(&nt->part[j], 0, sizeof(nt->part[j]));
+	type_guid(store_kind_of_name(to), nt->part[i].type);
+	snprintf(nt->part[i].name, sizeof(nt->part[i].name), "%s", to);
+	rc = commit_table(s, nt, err);
+	free(nt);
+	if (rc == 0)
+		hlog(LOG_INFO, "%s: renamed '%s' to '%s'", s->url, from, to);
+	return rc;
+}
+
+static int g_generation(struct store *s, const char *name, uint64_t *gen, struct havm_err *err)
+{
+	struct gpt_store *gs = gs_of(s);
+	int rc = refresh(gs, err);
+	if (rc < 0)
+		return rc;
+	int i = find(&gs->t, name);
+	if (i < 0)
+		return havm_err_set(err, HAVM_E_NOTFOUND, -ENOENT, "%s: no object '%s'", s->url, name);
+	*gen = part_generation(&gs->t.part[i]);
+	quiet_set(gs, name, 0); /* the next write moves it on */
+	return 0;
+}
+
+static int g_bump(struct store *s, const char *name, struct havm_err *err)
+{
+	return gs_bump(gs_of(s), name, err);
+}
+
 static int g_df(struct store *s, struct store_df *out, struct havm_err *err)
 {
 	(void)err;
@@ -410,6 +588,7 @@ static int g_close(struct store *s)
 		int crc = blk_backend_close(gs->dev);
 		if (rc == 0)
 			rc = crc;
+		free(gs->url);
 		free(gs);
 	} else {
 		gs->refs--; /* regions still open keep the device */
@@ -424,6 +603,9 @@ static const struct store_ops gpt_store_ops = {
 	.open_region = g_open_region,
 	.replace_begin = g_replace_begin,
 	.df = g_df,
+	.rename = g_rename,
+	.generation = g_generation,
+	.bump = g_bump,
 	.close = g_close,
 };
 
@@ -436,6 +618,11 @@ int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *er
 	}
 	gs->dev = dev;
 	gs->refs = 1;
+	if (!(gs->url = strdup(s->url))) {
+		blk_backend_close(dev);
+		free(gs);
+		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
 	int rc = gpt_read(dev, &gs->t, err);
 	if (rc < 0)
 		goto fail;
@@ -463,6 +650,7 @@ int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *er
 fail:
 	havm_err_prefix(err, "store %s", s->url);
 	blk_backend_close(dev);
+	free(gs->url);
 	free(gs);
 	return rc;
 }

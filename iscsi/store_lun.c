@@ -4,11 +4,30 @@
 
 #include "iscsi/blk_iscsi.h"
 #include "iscsi/lun.h"
+#include "iscsi/pr.h"
 
 #include <errno.h>
 #include <string.h>
 
-int store_dev_open(const char *url, unsigned flags, struct blk_backend **out, struct havm_err *err)
+/* As vm_disk_open_url: a present key gets this session registered; an
+ * absent one means fenced (or never unfenced) and is never registered here. */
+static int guard(struct lun *l, const struct store_open_opts *o, struct havm_err *err)
+{
+	int rc = pr_check_registration(l, o->pr_key, err);
+	if (rc < 0) {
+		char kb[24];
+		pr_key_format(o->pr_key, kb, sizeof(kb));
+		havm_err_prefix(err, "store %s: key %s", lun_name(l), kb);
+		return rc;
+	}
+	lun_set_key(l, o->pr_key);
+	if (o->on_fenced)
+		lun_set_fenced_fn(l, o->on_fenced, o->fenced_opaque);
+	return 0;
+}
+
+int store_dev_open(const char *url, unsigned flags, const struct store_open_opts *opts,
+		   struct blk_backend **out, struct havm_err *err)
 {
 	if (strncmp(url, "iscsi://", 8) == 0) {
 		struct lun *l;
@@ -19,6 +38,10 @@ int store_dev_open(const char *url, unsigned flags, struct blk_backend **out, st
 			rc = havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
 					  "%s: block size %u, the store needs 512-byte blocks", lun_name(l),
 					  lun_block_size(l));
+			lun_close(l);
+			return rc;
+		}
+		if (opts && opts->pr_key && (rc = guard(l, opts, err)) < 0) {
 			lun_close(l);
 			return rc;
 		}

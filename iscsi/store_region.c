@@ -5,6 +5,7 @@
 #include "iscsi/store_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,9 @@ struct region {
 	struct blk_backend *dev;
 	uint64_t off, len;
 	store_ref_fn *ref;
+	store_write_hook_fn *before_write;
 	void *opaque;
+	char obj[STORE_NAME_MAX + 1];
 };
 
 static struct region *to_region(struct blk_backend *be)
@@ -36,6 +39,11 @@ static int rg_pwrite(struct blk_backend *be, const void *buf, size_t len, uint64
 		return -EROFS;
 	if (off > r->len || len > r->len - off)
 		return -ENOSPC;
+	if (r->before_write) {
+		int rc = r->before_write(r->opaque, r->obj);
+		if (rc < 0)
+			return rc;
+	}
 	return r->dev->ops->pwrite(r->dev, buf, len, r->off + off);
 }
 
@@ -70,7 +78,8 @@ static const struct blk_backend_ops region_ops = {
 };
 
 int store_region_backend(struct blk_backend *dev, uint64_t off, uint64_t len, int writable,
-			 const char *name, store_ref_fn *ref, void *opaque, struct blk_backend **out)
+			 const char *name, const char *obj, store_ref_fn *ref, store_write_hook_fn *before_write,
+			 void *opaque, struct blk_backend **out)
 {
 	struct region *r = calloc(1, sizeof(*r));
 	if (!r || !(r->be.name = strdup(name))) {
@@ -84,7 +93,9 @@ int store_region_backend(struct blk_backend *dev, uint64_t off, uint64_t len, in
 	r->off = off;
 	r->len = len;
 	r->ref = ref;
+	r->before_write = before_write;
 	r->opaque = opaque;
+	snprintf(r->obj, sizeof(r->obj), "%s", obj);
 	ref(opaque, +1);
 	*out = &r->be;
 	return 0;

@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "iscsi/store.h"
 #include "vmcore/ctl/ctl.h"
 #include "vmcore/vmm/vm.h"
 
@@ -29,7 +30,10 @@ static char blackbox_path[512];
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: vmm run CONFIG.vmc [--control SOCKET] [--restore FILE.vsv | --incoming SOCKET]\n"
+		     "       vmm run --store URL NAME.vmc [--control SOCKET] [--restore NAME.vsv | --incoming SOCKET]\n"
 		     "       vmm --version\n"
+		     "With --store (dir:PATH, iscsi://HOST/IQN/LUN, file:PATH) the .vmc, store=\"...\" disks\n"
+		     "and --restore / save paths without a '/' are objects in that store.\n"
 		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
 		     "21 triple fault, 22 emulator error, 23 fenced (this node's PR key left a disk's LUN),\n"
 		     "2-11 errors by kind (docs/conventions.md).\n");
@@ -182,15 +186,22 @@ static int32_t on_term(int32_t sig, void *data)
 	return 0;
 }
 
-static int run(const char *config, const char *control_path, const char *restore, const char *incoming,
-	       uint64_t t0)
+static int run(const char *store_url, const char *config, const char *control_path, const char *restore,
+	       const char *incoming, uint64_t t0)
 {
 	struct havm_err err;
 	struct vmc_config *cfg = NULL;
 	struct vmm v = { .exit_fd = -1 };
+	struct store *store = NULL;
 	int status;
-	if (vmc_load(config, &cfg, &err) < 0) {
+	if (store_url && vm_store_open(&v.vm, store_url, &store, &err) < 0) {
 		hlog(LOG_ERR, "%s", err.msg);
+		return havm_err_exit_code(err.kind);
+	}
+	v.vm.store = store;
+	if ((store ? vm_store_load_config(store, config, &cfg, &err) : vmc_load(config, &cfg, &err)) < 0) {
+		hlog(LOG_ERR, "%s", err.msg);
+		(void)store_close(store);
 		return havm_err_exit_code(err.kind);
 	}
 	const char *sock = control_path ? control_path : cfg->control;
@@ -208,13 +219,19 @@ static int run(const char *config, const char *control_path, const char *restore
 		status = havm_err_exit_code(HAVM_E_INTERNAL);
 		goto out_loop;
 	}
-	int crc = restore    ? vm_create_restored(&v.vm, cfg, &cpu_interp_ops, v.loop, restore, t0, &err)
+	int crc = restore    ? vm_create_restored_store(&v.vm, cfg, &cpu_interp_ops, v.loop, restore, t0, &err)
 		  : incoming ? vm_create_incoming(&v.vm, cfg, &cpu_interp_ops, v.loop, incoming, &err)
 			     : vm_create(&v.vm, cfg, &cpu_interp_ops, v.loop, &err);
 	if (crc < 0) {
 		hlog(LOG_ERR, "%s", err.msg);
 		status = havm_err_exit_code(err.kind);
 		goto out_loop;
+	}
+	/* Disks in a store: a .vsv saved before this run no longer matches. */
+	if (store && vm_store_claim(&v.vm, &err) < 0) {
+		hlog(LOG_ERR, "%s", err.msg);
+		status = havm_err_exit_code(err.kind);
+		goto out_vm;
 	}
 	v.vm.on_vcpu_exit = vcpu_exited;
 	v.vm.on_vcpu_exit_opaque = &v;
@@ -252,6 +269,9 @@ out_loop:
 	if (v.loop)
 		qb_loop_destroy(v.loop);
 	vmc_free(cfg);
+	int src = store_close(store);
+	if (src < 0)
+		hlog(LOG_WARNING, "store %s: close: %s", store_url, strerror(-src));
 	return status;
 }
 
@@ -266,7 +286,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	uint64_t t0 = mono_ns();
-	const char *config = NULL, *control_path = NULL, *restore = NULL, *incoming = NULL;
+	const char *config = NULL, *control_path = NULL, *restore = NULL, *incoming = NULL, *store = NULL;
 	bool bad = argc < 3 || strcmp(argv[1], "run") != 0;
 	for (int i = 2; i < argc && !bad; i++) {
 		if (!strcmp(argv[i], "--control") && i + 1 < argc)
@@ -275,6 +295,8 @@ int main(int argc, char **argv)
 			restore = argv[++i];
 		else if (!strcmp(argv[i], "--incoming") && i + 1 < argc)
 			incoming = argv[++i];
+		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			store = argv[++i];
 		else if (argv[i][0] != '-' && !config)
 			config = argv[i];
 		else
@@ -285,7 +307,7 @@ int main(int argc, char **argv)
 		return havm_err_exit_code(HAVM_E_CONFIG);
 	}
 	havm_log_init("vmm", HAVM_LOG_STDERR | HAVM_LOG_BLACKBOX, LOG_INFO);
-	int status = run(config, control_path, restore, incoming, t0);
+	int status = run(store, config, control_path, restore, incoming, t0);
 	havm_log_fini();
 	return status;
 }

@@ -1,14 +1,15 @@
 # vmcore/vmm — the vmm program's VM object and vCPU loop (main.c is named
 # by vmcore/module.mk).
 VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c vmcore/vmm/vm_snapshot.c vmcore/vmm/vm_save.c \
-	vmcore/vmm/vm_stream.c vmcore/vmm/vm_disk_url.c
+	vmcore/vmm/vm_stream.c vmcore/vmm/vm_disk_url.c vmcore/vmm/vm_store.c
 vmm_LDLIBS := -lpthread
 # iscsi:// disks with the PR registration guard (vm_disk_url.c).
-vmm_LIBS += havm_iscsi
+vmm_LIBS += havm_store havm_iscsi
 
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
 	tests/integration/test_vmm_tsccal.sh \
-	tests/integration/test_vmm_saverestore.sh tests/integration/test_vmm_selffence.sh
+	tests/integration/test_vmm_saverestore.sh tests/integration/test_vmm_selffence.sh \
+	tests/integration/test_vmm_store.sh
 # Linux guest saved, killed, restored elsewhere (needs make guest-linux).
 INTEGRATION_TESTS += tests/integration/test_vmm_linux_saverestore.sh
 

@@ -95,9 +95,10 @@ static int fill_disks(struct vm *vm, struct pc_config *pc, const struct vmc_conf
 {
 	for (unsigned i = 0; i < cfg->ndisks && i < PC_MAX_DISKS; i++) {
 		const struct vmc_disk *d = &cfg->disks[i];
-		if (!d->path)
-			return havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
-					    "disk %u: store region \"%s\" needs the VM store, not available to vmm run yet",
+		if (!d->path && !vm->store)
+			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
+					    "disk %u: store=\"%s\" names an object in the VM store: run it with "
+					    "`vmm run --store URL`",
 					    i, d->store);
 		struct vblk_params *p = &pc->disk[pc->ndisks++];
 		p->devfn = (uint8_t)((2 + i) << 3);
@@ -105,9 +106,12 @@ static int fill_disks(struct vm *vm, struct pc_config *pc, const struct vmc_conf
 		p->io_base = (uint16_t)(0xc000 + 0x40 * i);
 		p->readonly = d->readonly;
 		p->vhd = d->format == VMC_DISK_VHD;
-		snprintf(p->path, sizeof(p->path), "%s", d->path);
+		snprintf(p->path, sizeof(p->path), "%s", d->path ? d->path : d->store);
 		snprintf(p->serial, sizeof(p->serial), "vd%c", 'a' + i);
-		if (strncmp(d->path, "iscsi://", 8) == 0) {
+		if (!d->path) {
+			p->open = vm_disk_open_store;
+			p->open_opaque = vm;
+		} else if (strncmp(d->path, "iscsi://", 8) == 0) {
 			p->open = vm_disk_open_url;
 			p->open_opaque = vm;
 		}
@@ -144,7 +148,9 @@ int vm_load_guest(struct vm *vm, struct havm_err *err)
 static int build(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops, qb_loop_t *loop,
 		 struct havm_err *err)
 {
+	struct store *store = vm->store; /* set by the caller before */
 	memset(vm, 0, sizeof(*vm));
+	vm->store = store;
 	vm->cfg = cfg;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -197,6 +203,22 @@ int vm_create_restored(struct vm *vm, struct vmc_config *cfg, const struct cpu_o
 		return rc;
 	vm->restore_t0 = t0;
 	rc = vm_restore_state(vm, path, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s", cfg->name);
+		unbuild(vm);
+	}
+	return rc;
+}
+
+int vm_create_restored_mem(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+			   qb_loop_t *loop, const void *buf, size_t len, const char *label, uint64_t t0,
+			   struct havm_err *err)
+{
+	int rc = build(vm, cfg, ops, loop, err);
+	if (rc < 0)
+		return rc;
+	vm->restore_t0 = t0;
+	rc = vm_restore_state_mem(vm, buf, len, label, err);
 	if (rc < 0) {
 		havm_err_prefix(err, "vm %s", cfg->name);
 		unbuild(vm);

@@ -36,6 +36,16 @@ enum vm_stop_reason { VM_STOP_NONE, VM_STOP_HALTED, VM_STOP_TRIPLE_FAULT, VM_STO
 
 typedef void vm_stopped_fn(void *opaque);
 
+struct store;
+struct store_replace;
+
+/* A disk opened from the VM store (vm_store.c). */
+struct vm_store_disk {
+	struct blk_dev *dev;         /* borrowed: the virtio-blk device owns it */
+	char name[40];               /* the object */
+	bool rw;
+};
+
 struct vm {
 	struct vmc_config *cfg;      /* borrowed */
 	struct pc_config pc;
@@ -66,6 +76,13 @@ struct vm {
 	uint64_t restore_first_ns;   /* first guest instruction after restore, from t0 */
 	bool restore_reported;
 	bool restore_stream;         /* restored from a migration stream: t0 is its end */
+	/* `vmm run --store URL`: the store (owned by main.c; kept by build()),
+	 * the disks opened from it, and a .vsv being written into it. */
+	struct store *store;
+	struct vm_store_disk sdisks[PC_MAX_DISKS];
+	unsigned nsdisks;
+	struct store *vsv_store;
+	struct store_replace *vsv_replace;
 };
 
 /* A save, checkpoint or migration, as reported on the control socket. */
@@ -111,6 +128,10 @@ void vm_quit(struct vm *vm);
 int vm_create_restored(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
 		       qb_loop_t *loop, const char *path, uint64_t t0,
 		       struct havm_err *err) HAVM_MUST_CHECK;
+/* The same from @len bytes of .vsv at @buf (borrowed for the call). */
+int vm_create_restored_mem(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+			   qb_loop_t *loop, const void *buf, size_t len, const char *label, uint64_t t0,
+			   struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Writes the VM's state to @path atomically (vsv writer: tmp, fsync,
  * rename). The guest is paused, every disk flushed, and then: @stop true
@@ -155,6 +176,26 @@ void vm_fenced(struct vm *vm, const char *disk);
  * the guard calls vm_fenced(@opaque) when the key disappears. */
 int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_dev **out,
 		     struct havm_err *err) HAVM_MUST_CHECK;
+
+/* The VM store (vm_store.c). vmm runs a VM from a store with
+ * `vmm run --store URL NAME.vmc`: the .vmc is read from the store, disks
+ * with store="NAME.vhd" are its objects, and save/checkpoint/migrate
+ * "path"s and --restore without a '/' name .vsv objects in it. */
+
+/* Opens the store at @url read-write, with this node's PR key guard on an
+ * iscsi:// LUN (as vm_disk_open_url); fenced -> vm_fenced(@vm). */
+int vm_store_open(struct vm *vm, const char *url, struct store **out, struct havm_err *err) HAVM_MUST_CHECK;
+/* Reads and parses the .vmc object @name. */
+int vm_store_load_config(struct store *s, const char *name, struct vmc_config **out,
+			 struct havm_err *err) HAVM_MUST_CHECK;
+/* As vm_create_restored, from the .vsv object @name of vm->store (read
+ * whole on a LUN; mapped lazily on dir:). */
+int vm_create_restored_store(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
+			     qb_loop_t *loop, const char *name, uint64_t t0,
+			     struct havm_err *err) HAVM_MUST_CHECK;
+/* Moves the write generation of every read-write store disk on before the
+ * guest runs: a .vsv saved earlier no longer matches them. */
+int vm_store_claim(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Adds state, counters and the stop report to @reply. */
 void vm_status(struct vm *vm, json_object *reply);

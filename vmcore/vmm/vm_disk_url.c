@@ -18,7 +18,7 @@
 #include <string.h>
 
 /* This node's key: $HAVM_PR_KEY as hex, or "cmap" (corosync); 0 = none. */
-static int node_key(uint64_t *key, struct havm_err *err)
+int vm_node_key(uint64_t *key, struct havm_err *err)
 {
 	const char *s = getenv("HAVM_PR_KEY");
 	*key = 0;
@@ -42,7 +42,7 @@ int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_d
 {
 	struct vm *vm = opaque;
 	uint64_t key;
-	int rc = node_key(&key, err);
+	int rc = vm_node_key(&key, err);
 	if (rc < 0)
 		return rc;
 	struct lun *l = NULL;

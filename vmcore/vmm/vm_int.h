@@ -26,6 +26,20 @@ void vm_unpark(struct vm *vm);
 /* Ends the vCPU thread with the VM off and @reason (after save/migrate). */
 void vm_stop_after_save(struct vm *vm, enum vm_stop_reason reason, const char *report);
 uint64_t vm_mono_ns(void);
+/* This node's PR key from $HAVM_PR_KEY (vm_disk_url.c); 0 = none. */
+int vm_node_key(uint64_t *key, struct havm_err *err) HAVM_MUST_CHECK;
+/* virtio-blk's open for store="NAME" disks (vm_store.c). */
+int vm_disk_open_store(void *opaque, const char *name, unsigned flags, struct blk_dev **out,
+		       struct havm_err *err) HAVM_MUST_CHECK;
+/* The write generation of @disk: its store object's, or its file's. */
+int vm_disk_gen(struct vm *vm, struct blk_dev *disk, uint64_t *gen, struct havm_err *err) HAVM_MUST_CHECK;
+/* The .vsv writer for a save or migration to @path: a file, or with a
+ * store a .vsv object (a name without '/') written by the store's atomic
+ * replace over its own connection. commit/abort end either. */
+int vm_vsv_open(struct vm *vm, const char *path, const struct vsv_machine_desc *d, struct vsv_writer **w,
+		struct havm_err *err) HAVM_MUST_CHECK;
+int vm_vsv_commit(struct vm *vm, struct vsv_writer *w, struct havm_err *err) HAVM_MUST_CHECK;
+void vm_vsv_abort(struct vm *vm, struct vsv_writer *w);
 /* Wakes an idle vCPU (machine.wake). */
 void vm_wake(void *opaque);
 

@@ -54,7 +54,7 @@ static int64_t write_stopped(struct vm *vm, const char *path, const struct vsv_m
 	int64_t pages = 0;
 	struct vsv_writer *w = *wp;
 	if (!w) {
-		int rc = vsv_writer_open(path, d, &w, err);
+		int rc = vm_vsv_open(vm, path, d, &w, err);
 		if (rc < 0)
 			return rc;
 		*wp = w;
@@ -66,10 +66,10 @@ static int64_t write_stopped(struct vm *vm, const char *path, const struct vsv_m
 	return rc < 0 ? rc : pages;
 }
 
-static int commit(struct vsv_writer **wp, struct vm_save_report *rep, struct havm_err *err)
+static int commit(struct vm *vm, struct vsv_writer **wp, struct vm_save_report *rep, struct havm_err *err)
 {
 	rep->bytes = vsv_writer_offset(*wp) + 32;   /* + the trailer commit writes */
-	int rc = vsv_writer_commit(*wp, err);
+	int rc = vm_vsv_commit(vm, *wp, err);
 	*wp = NULL;
 	return rc;
 }
@@ -86,8 +86,8 @@ int vm_save(struct vm *vm, const char *path, bool stop, struct vm_save_report *r
 	struct vsv_writer *w = NULL;
 	int rc = vm_machine_desc(vm, &d, err);
 	int64_t pages = rc < 0 ? rc : write_stopped(vm, path, &d, NULL, &w, err);
-	rc = pages < 0 ? (int)pages : commit(&w, rep, err);
-	vsv_writer_abort(w);
+	rc = pages < 0 ? (int)pages : commit(vm, &w, rep, err);
+	vm_vsv_abort(vm, w);
 	if (rc < 0) {
 		if (parked)
 			vm_unpark(vm);
@@ -141,11 +141,11 @@ static bool same_disks(const struct vsv_machine_desc *a, const struct vsv_machin
 }
 
 /* The writer for @path, or for the stream @fd when >= 0. */
-static int open_dest(const char *path, int fd, const struct vsv_machine_desc *d, struct vsv_writer **w,
+static int open_dest(struct vm *vm, const char *path, int fd, const struct vsv_machine_desc *d, struct vsv_writer **w,
 		     struct havm_err *err)
 {
 	if (fd < 0)
-		return vsv_writer_open(path, d, w, err);
+		return vm_vsv_open(vm, path, d, w, err);
 	return vsv_writer_open_sink(vm_stream_write, (void *)(intptr_t)fd, path, d, w, err);
 }
 
@@ -178,7 +178,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 			havm_err_set(err, HAVM_E_INTERNAL, rc, "dirty log failed");
 	}
 	if (rc >= 0)
-		rc = open_dest(path, fd, &d0, &w, err);
+		rc = open_dest(vm, path, fd, &d0, &w, err);
 	if (was_running > 0)
 		vm_unpark(vm);
 	if (rc < 0)
@@ -229,7 +229,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	if (!same_disks(&d0, &d1)) {
 		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
 		     vm->cfg->name);
-		vsv_writer_abort(w);
+		vm_vsv_abort(vm, w);
 		w = NULL;
 		rep->passes = 0;
 		rep->pages = 0;
@@ -244,7 +244,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	}
 	rep->passes++;
 	rep->pages += (uint64_t)pages;
-	rc = commit(&w, rep, err);
+	rc = commit(vm, &w, rep, err);
 	/* The guest may only run on at one place: wait for the target's word. */
 	if (rc == 0 && fd >= 0)
 		rc = vm_stream_finish(fd, err);
@@ -267,7 +267,7 @@ fail_parked:
 	if (was_running > 0)
 		vm_unpark(vm);
 fail_running:
-	vsv_writer_abort(w);
+	vm_vsv_abort(vm, w);
 	free(bm);
 	havm_err_prefix(err, "vm %s: migrate to %s failed (the guest runs on%s)", vm->cfg->name, path,
 			fd < 0 ? "; the previous file is intact" : "");

@@ -81,7 +81,7 @@ static int add_disk(struct vm *vm, unsigned i, struct vsv_machine_desc *d, struc
 	if (img)
 		memcpy(uuid, vhd_image_footer(img)->uuid, 16);
 	uint64_t gen = 0;
-	rc = vm_disk_generation(blk_name(disk), &gen, err);
+	rc = vm_disk_gen(vm, disk, &gen, err);
 	if (rc < 0)
 		return rc;
 	rc = vsv_desc_add_disk(d, p->serial, uuid, gen);

@@ -99,17 +99,20 @@ static void test_bad_parameters_are_config_errors_naming_the_value(void **state)
 		if (!strstr(e.msg, cases[i].needle))
 			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].needle);
 	}
-	/* LUN and image stores are valid, just not runnable yet. */
-	static const char *const luns[] = { "iscsi://h/iqn.2024-01.x:t/0", "file:/srv/store.img" };
+	/* LUN and image stores are valid; Open reads the .vmc object (a
+	 * missing image: notfound, naming it). */
+	static const char *const luns[] = { "iscsi://h/iqn.2024-01.x:t/0", "file:/nonexistent/store.img" };
 	for (size_t i = 0; i < 2; i++) {
 		struct havm_vm_params lp = { .config = "web1", .store = luns[i] };
 		struct havm_vm *lvm = NULL;
 		struct havm_err le;
 		assert_int_equal(havm_vm_new(&lvm, &lp, &le), 0);
 		assert_string_equal(havm_vm_name(lvm), "web1");
-		assert_int_equal(havm_open(lvm, &le), -ENOTSUP);
-		assert_int_equal(le.kind, HAVM_E_UNSUPPORTED);
-		assert_non_null(strstr(le.msg, luns[i]));
+		if (i == 1) {
+			assert_true(havm_open(lvm, &le) < 0);
+			assert_int_equal(le.kind, HAVM_E_NOTFOUND);
+			assert_non_null(strstr(le.msg, "/nonexistent/store.img"));
+		}
 		havm_close(lvm);
 	}
 	struct havm_vm_params p = { .config = "/x.vmc", .stop_policy = (enum havm_stop_policy)7 };
@@ -226,7 +229,7 @@ static void test_deadline_counts_down_and_unset_is_unbounded(void **state)
 	assert_true(havm_deadline_left_ms(NULL) == UINT64_MAX);
 }
 
-static void test_state_path_is_beside_the_vmc_or_in_the_dir_store_never_in_a_lun_store(void **state)
+static void test_state_path_is_beside_the_vmc_in_the_dir_store_or_an_object_in_a_lun_store(void **state)
 {
 	(void)state;
 	char buf[PATH_MAX];
@@ -244,7 +247,8 @@ static void test_state_path_is_beside_the_vmc_or_in_the_dir_store_never_in_a_lun
 	assert_int_equal(havm_vm_state_path(vm, buf, 10), -ENAMETOOLONG);
 	havm_close(vm);
 	vm = new_vm("web4", "iscsi://127.0.0.1/iqn.2024-01.test:s/1");
-	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), -ENOTSUP);
+	assert_int_equal(havm_vm_state_path(vm, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "web4.vsv"); /* an object in the LUN store */
 	havm_close(vm);
 	assert_string_equal(havm_online_how_name(HAVM_ONLINE_RESTORED), "restored");
 	assert_string_equal(havm_online_how_name(HAVM_ONLINE_BOOTED), "booted");
@@ -259,7 +263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_reads_well_formed_config_by_path_and_from_dir_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors_name_file_line_and_kind, setup, teardown),
 		cmocka_unit_test(test_deadline_counts_down_and_unset_is_unbounded),
-		cmocka_unit_test(test_state_path_is_beside_the_vmc_or_in_the_dir_store_never_in_a_lun_store),
+		cmocka_unit_test(test_state_path_is_beside_the_vmc_in_the_dir_store_or_an_object_in_a_lun_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
