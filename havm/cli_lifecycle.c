@@ -25,7 +25,7 @@ struct lc_opts {
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out,
-		"usage: havm %s CONFIG [--store dir:/PATH] [--rundir DIR] [--stop-policy save|shutdown|poweroff]\n"
+		"usage: havm %s CONFIG [--store dir:/PATH|iscsi://HOST/IQN/LUN|file:/IMAGE] [--rundir DIR] [--stop-policy save|shutdown|poweroff]\n"
 		"                  [--timeout SECONDS] [--require-cluster] [--restore-only] [--pr-key HEX|cmap] [--json]\n"
 		"CONFIG is the VM's .vmc path, or its name in --store.\n"
 		"online resumes the VM from <vm>.vsv beside its .vmc when there is one;\n"

@@ -36,7 +36,8 @@ test_online_SRCS := tests/unit/havm/test_online.c $(HAVM_LC_TEST_HELPERS)
 test_online_LIBS := $(HAVM_LC_LIBS)
 
 INTEGRATION_TESTS += tests/integration/test_quorum_corosync.sh
-INTEGRATION_TESTS += tests/integration/test_lifecycle_vmm.sh tests/integration/test_lifecycle_saverestore.sh
+INTEGRATION_TESTS += tests/integration/test_lifecycle_vmm.sh tests/integration/test_lifecycle_saverestore.sh \
+	tests/integration/test_lifecycle_store.sh
 
 FUZZERS += runtime_parse_fuzz
 runtime_parse_fuzz_SRCS := tests/fuzz/runtime_parse_fuzz.c havm/runtime.c common/err.c common/sys.c \
