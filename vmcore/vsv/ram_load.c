@@ -15,7 +15,7 @@
 #include "common/log.h"
 
 #define CHUNK (8u << 20)  /* bytes per read: large enough to stream, small enough to interleave the CRC */
-#define MAP_MIN_PAGES 64  /* smaller runs are read: bounds the mappings (vm.max_map_count) to RAM / 256 KiB */
+#define MAP_MIN_PAGES 64  /* runs this long are always mapped; at most RAM / 256 KiB mappings in all */
 
 /* Reads @len bytes at @off into @dst (NULL: into @scratch, for verify),
  * continuing *crc. */
@@ -37,22 +37,44 @@ static int read_data(struct vsv_reader *r, uint8_t *dst, uint8_t *scratch, uint6
 	return 0;
 }
 
+/* The shortest data run worth a mapping: 1 when pass 0 has few data runs
+ * (a booted Linux has ~100), else the smallest length whose runs fit the
+ * budget of RAM / 256 KiB mappings (vm.max_map_count), never above
+ * MAP_MIN_PAGES — whose runs alone always fit. Reading a short run costs a
+ * fault per page before the guest starts; mapping it costs one mmap. */
+static uint32_t map_threshold(const struct vsv_pass *p, uint64_t ram_pages)
+{
+	uint64_t budget = ram_pages / MAP_MIN_PAGES ? ram_pages / MAP_MIN_PAGES : 1;
+	uint64_t shorter[MAP_MIN_PAGES + 1] = {0}, total = 0;  /* data runs by length, capped */
+	for (size_t i = 0; i < p->nruns; i++)
+		if (!(p->runs[i].flags & VSV_RUN_ZERO)) {
+			shorter[p->runs[i].pages < MAP_MIN_PAGES ? p->runs[i].pages : MAP_MIN_PAGES]++;
+			total++;
+		}
+	uint32_t t = 1;
+	for (; t < MAP_MIN_PAGES && total > budget; t++)
+		total -= shorter[t];  /* now: runs of at least t + 1 pages */
+	return t;
+}
+
 /* Pass 0's data runs mapped copy-on-write from the file (runs of at least
- * MAP_MIN_PAGES; shorter ones are read): every run starts at a page-aligned
- * file offset because the data area is 4 KiB aligned and runs are whole
- * pages. Pass 0's data CRC is not checked on this path (see vsv.h). */
+ * map_threshold() pages; shorter ones are read): every run starts at a
+ * page-aligned file offset because the data area is 4 KiB aligned and runs
+ * are whole pages. Pass 0's data CRC is not checked on this path (see
+ * vsv.h). */
 static int pass_map(struct vsv_reader *r, uint8_t *ram, struct havm_err *err)
 {
 	const struct vsv_pass *p = &r->passes[0];
 	uint64_t off = p->data_abs;
 	uint32_t unused = 0;
+	uint32_t min_pages = map_threshold(p, r->desc.ram_size / VSV_PAGE_SIZE);
 	for (size_t i = 0; i < p->nruns; i++) {
 		const struct vsv_run *run = &p->runs[i];
 		if (run->flags & VSV_RUN_ZERO)
 			continue;
 		size_t bytes = (size_t)run->pages * VSV_PAGE_SIZE;
 		uint8_t *at = ram + run->first * VSV_PAGE_SIZE;
-		if (run->pages < MAP_MIN_PAGES) {
+		if (run->pages < min_pages) {
 			int rc = read_data(r, at, NULL, bytes, off, &unused, err);
 			if (rc < 0)
 				return rc;

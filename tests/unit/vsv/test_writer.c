@@ -213,6 +213,63 @@ static void test_zero_pages_of_fresh_ram_are_not_touched(void **state)
 	vsv_reader_close(r);
 }
 
+/* File-backed mappings inside [p, p + len) (lines of /proc/self/maps with
+ * an inode). */
+static int file_mappings(const uint8_t *p, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, inode;
+		if (sscanf(line, "%lx-%lx %*s %*x %*x:%*x %lu", &lo, &hi, &inode) == 3 && inode &&
+		    lo >= (uintptr_t)p && hi <= (uintptr_t)p + len)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* With few data runs every one is mapped, even a single page; with more
+ * runs than RAM / 256 KiB, the shortest are read so the mappings stay
+ * within that budget (256 pages: 4 mappings). Either way RAM is equal. */
+static void test_mapped_load_maps_short_runs_within_the_budget(void **state)
+{
+	(void)state;
+	static const struct { unsigned first, pages; } sets[2][5] = {
+		{ {10, 1}, {20, 2}, {30, 5} },                       /* 3 runs: all mapped */
+		{ {10, 1}, {12, 1}, {14, 1}, {20, 2}, {30, 8} },     /* 5 runs: the 2 of >= 2 pages */
+	};
+	static const int mapped[2] = {3, 2};
+	const size_t size = 256 * 4096;
+	for (int k = 0; k < 2; k++) {
+		uint8_t *src = calloc(1, size);
+		for (int j = 0; j < 5 && sets[k][j].pages; j++)
+			for (unsigned pg = sets[k][j].first; pg < sets[k][j].first + sets[k][j].pages; pg++)
+				memset(src + pg * 4096, 0x30 + (int)pg, 4096);
+		struct vsv_machine_desc d;
+		tu_desc(&d);
+		d.device_count = 0;
+		d.ram_size = size;
+		struct vsv_writer *w;
+		struct havm_err e;
+		assert_int_equal(vsv_writer_open(path, &d, &w, &e), 0);
+		assert_int_equal(vsv_ram_pass(w, src, size, NULL, &e), 256);
+		assert_int_equal(vsv_writer_commit(w, &e), 0);
+		struct vsv_reader *r;
+		assert_int_equal(vsv_reader_open(path, &d, &r, &e), 0);
+		uint8_t *ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(ram != MAP_FAILED);
+		assert_int_equal(vsv_ram_load(r, ram, size, VSV_RAM_MAP, &e), 0);
+		vsv_reader_close(r);
+		assert_int_equal(file_mappings(ram, size), mapped[k]);
+		assert_memory_equal(ram, src, size);
+		munmap(ram, size);
+		free(src);
+	}
+}
+
 static void test_mapped_load_is_copy_on_write_and_equal(void **state)
 {
 	(void)state;
@@ -466,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_hint_pages_are_not_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_pages_of_fresh_ram_are_not_touched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapped_load_is_copy_on_write_and_equal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mapped_load_maps_short_runs_within_the_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_every_step_keeps_previous_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_or_rename_failure_reports_and_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misuse_is_refused_and_sticky, setup, teardown),
