@@ -139,7 +139,6 @@ uint32_t shiftd_op(struct cpu *c, bool left, uint32_t dst, uint32_t src, unsigne
 uint32_t imul_op(struct cpu *c, uint32_t a, uint32_t b, unsigned size)
 {
 	int64_t r;
-	uint32_t f = flags_get(c) & ~F_ARITH;
 	bool ovf;
 	if (size == 2) {
 		r = (int64_t)(int16_t)a * (int16_t)b;
@@ -148,14 +147,15 @@ uint32_t imul_op(struct cpu *c, uint32_t a, uint32_t b, unsigned size)
 		r = (int64_t)(int32_t)a * (int32_t)b;
 		ovf = r != (int32_t)r;
 	}
-	f |= szp_flags((uint32_t)r, size) | (ovf ? F_CF | F_OF : 0);
+	/* all arithmetic flags are written: no need to materialise the old ones */
+	uint32_t f = szp_flags((uint32_t)r, size) | (ovf ? F_CF | F_OF : 0);
 	flags_put_arith(c, f & ~(F_ZF | F_AF));
 	return (uint32_t)r & size_mask(size);
 }
 
 static void mul_flags(struct cpu *c, uint32_t lo, bool ovf, unsigned size)
 {
-	uint32_t f = (flags_get(c) & ~F_ARITH) | szp_flags(lo, size) | (ovf ? F_CF | F_OF : 0);
+	uint32_t f = szp_flags(lo, size) | (ovf ? F_CF | F_OF : 0);
 	flags_put_arith(c, f & ~(F_ZF | F_AF));
 }
 

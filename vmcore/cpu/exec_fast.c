@@ -1,9 +1,11 @@
 /* vmcore/cpu — fast paths: the decoder that turns the hottest instruction
  * forms into pre-decoded records (struct insn) and their handlers.
  *
- * Only prefix-free forms (plus 0x66 and segment overrides) of MOV, ALU,
- * TEST, LEA, INC/DEC, PUSH/POP, shifts, MOVZX/MOVSX, SETcc and near
- * branches are decoded here; anything else ends the block and runs through
+ * Only prefix-free forms (plus 0x66, segment overrides, and REP on string
+ * ops) of MOV (incl. moffs), ALU, TEST, LEA, INC/DEC, NOT/NEG, MUL/IMUL/
+ * DIV/IDIV, PUSH/POP/PUSHF, shifts, SHLD/SHRD, MOVZX/MOVSX, SETcc, CMOVcc,
+ * XCHG, CBW/CWD, BSWAP, LEAVE, CLD/STD, the string ops and near branches
+ * are decoded here; anything else ends the block and runs through
  * exec_one(). Handlers must behave exactly like exec_one(): the run loop
  * has already advanced EIP to the next instruction (as fetching would) and
  * set the restart point, so a fault unwinds the same way. The 32-bit
@@ -233,6 +235,95 @@ static void h_ret(struct cpu *c, const struct insn *i)
 	sp_set(c, c->s.gpr[CPU_ESP] + i->size + i->imm);
 }
 
+/* IMUL r, r/m (0F AF): i->op 0; IMUL r, r/m, imm (69/6B): i->op 1 */
+static void h_imul(struct cpu *c, const struct insn *i)
+{
+	unsigned size = i->size;
+	uint32_t v = f_rm_read(c, i, size);
+	uint32_t a = i->op ? i->imm : reg_read(c, i->reg, size);
+	reg_write(c, i->reg, size, imul_op(c, a, v, size));
+}
+
+/* CMOVcc: the source is read (and may fault) whatever the condition */
+static void h_cmov(struct cpu *c, const struct insn *i)
+{
+	uint32_t v = f_rm_read(c, i, i->size);
+	if (flags_cond(c, i->op))
+		reg_write(c, i->reg, i->size, v);
+}
+
+/* F6/F7 /2-/7 (NOT NEG MUL IMUL DIV IDIV) through exec_grp3(), which
+ * fetches nothing for these */
+static void h_grp3(struct cpu *c, const struct insn *i)
+{
+	struct dec d = { .o32 = i->o32, .mod = i->mem ? 0 : 3, .reg = i->reg, .rm = i->rm,
+			 .easeg = i->seg, .ea = i->mem ? f_ea(c, i) : 0 };
+	exec_grp3(c, &d, i->size);
+}
+
+/* SHLD/SHRD: i->op bit 0 = count in CL, bit 1 = left */
+static void h_shiftd(struct cpu *c, const struct insn *i)
+{
+	unsigned size = i->size;
+	uint32_t v = f_rm_read(c, i, size);
+	unsigned cnt = (i->op & 1) ? c->s.gpr[CPU_ECX] & 0xff : i->imm;
+	if ((cnt & 0x1f) == 0)
+		return;
+	f_rm_write(c, i, size, shiftd_op(c, i->op & 2, v, reg_read(c, i->reg, size), cnt, size));
+}
+
+/* XCHG r/m, r: the memory write comes first so a fault changes nothing */
+static void h_xchg(struct cpu *c, const struct insn *i)
+{
+	unsigned size = i->size;
+	uint32_t v = f_rm_read(c, i, size);
+	f_rm_write(c, i, size, reg_read(c, i->reg, size));
+	reg_write(c, i->reg, size, v);
+}
+
+static void h_cbw(struct cpu *c, const struct insn *i)
+{
+	uint32_t *g = c->s.gpr;
+	if (i->o32)
+		g[CPU_EAX] = (uint32_t)(int16_t)g[CPU_EAX];
+	else
+		reg_write(c, CPU_EAX, 2, (uint32_t)(int8_t)g[CPU_EAX]);
+}
+
+static void h_cwd(struct cpu *c, const struct insn *i)
+{
+	uint32_t *g = c->s.gpr;
+	if (i->o32)
+		g[CPU_EDX] = (int32_t)g[CPU_EAX] < 0 ? 0xffffffffu : 0;
+	else
+		reg_write(c, CPU_EDX, 2, (g[CPU_EAX] & 0x8000) ? 0xffff : 0);
+}
+
+static void h_bswap(struct cpu *c, const struct insn *i) { c->s.gpr[i->rm] = __builtin_bswap32(c->s.gpr[i->rm]); }
+static void h_pushf(struct cpu *c, const struct insn *i) { push(c, i->size, flags_get(c) & ~(F_VM | F_RF)); }
+static void h_cld(struct cpu *c, const struct insn *i) { (void)i; c->s.eflags &= ~F_DF; }
+static void h_std(struct cpu *c, const struct insn *i) { (void)i; c->s.eflags |= F_DF; }
+
+static void h_leave(struct cpu *c, const struct insn *i)
+{
+	unsigned size = i->size;
+	uint32_t ebp = c->s.gpr[CPU_EBP] & sp_mask(c);
+	uint32_t v = mem_read(c, CPU_SEG_SS, ebp, size);
+	sp_set(c, ebp + size);
+	reg_write(c, CPU_EBP, size, v);
+}
+
+/* MOVS/CMPS/STOS/LODS/SCAS: i->imm the opcode, i->op the REP prefix (0,
+ * 0xf2, 0xf3), i->seg the override (0xff none), i->eamask the address
+ * size. A REP form is a block's last record (i->end): exec_string()
+ * restarts it from insn_eip after a chunk, which only the last record sets. */
+static void h_string(struct cpu *c, const struct insn *i)
+{
+	struct dec d = { .o32 = i->o32, .a32 = i->eamask == 0xffffffffu,
+			 .seg = i->seg == 0xff ? -1 : (int8_t)i->seg, .rep = i->op };
+	exec_string(c, &d, (uint8_t)i->imm);
+}
+
 bool insn_ends_block(const struct insn *i)
 {
 	return i->end;
@@ -373,6 +464,34 @@ static bool decode_0f(struct src *s, bool o32, bool a32, int seg, struct insn *i
 		i->fn = h_setcc;
 		return true;
 	}
+	if (op >= 0x40 && op <= 0x4f) {
+		if (!modrm(s, a32, seg, i))
+			return false;
+		i->size = o32 ? 4 : 2;
+		i->op = op & 0xf;
+		i->fn = h_cmov;
+		return true;
+	}
+	if (op == 0xaf) {
+		if (!modrm(s, a32, seg, i))
+			return false;
+		i->size = o32 ? 4 : 2;
+		i->fn = h_imul;
+		return true;
+	}
+	if (op == 0xa4 || op == 0xa5 || op == 0xac || op == 0xad) {
+		if (!modrm(s, a32, seg, i) || (!(op & 1) && !get(s, 1, &i->imm)))
+			return false;
+		i->size = o32 ? 4 : 2;
+		i->op = (uint8_t)((op & 1) | (op < 0xa8 ? 2 : 0));
+		i->fn = h_shiftd;
+		return true;
+	}
+	if (op >= 0xc8 && op <= 0xcf && o32) {   /* BSWAP (16-bit form undefined: slow path) */
+		i->rm = op & 7;
+		i->fn = h_bswap;
+		return true;
+	}
 	if (op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf) {
 		if (!modrm(s, a32, seg, i))
 			return false;
@@ -389,7 +508,7 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 	struct src s = { .p = p, .n = 0, .avail = avail };
 	bool o32 = code32, a32 = code32;
 	int seg = -1;
-	uint32_t op;
+	uint32_t op, rep = 0;
 	memset(i, 0, sizeof(*i));
 	for (;;) {
 		if (s.n >= 4 || !get(&s, 1, &op))
@@ -402,10 +521,14 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		case 0x3e: seg = CPU_SEG_DS; continue;
 		case 0x64: seg = CPU_SEG_FS; continue;
 		case 0x65: seg = CPU_SEG_GS; continue;
+		case 0xf2: case 0xf3: rep = op; continue;
 		default: break;
 		}
 		break;
 	}
+	/* REP only on the string ops (and the "rep ret" idiom, a plain RET) */
+	if (rep && !((op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || op == 0xc3))
+		return false;
 	unsigned osz = o32 ? 4 : 2;
 	i->o32 = o32;
 	if (op == 0x0f) {
@@ -544,6 +667,70 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 	case 0x90:
 		i->fn = h_nop;
 		break;
+	case 0x69: case 0x6b:
+		i->size = (uint8_t)osz;
+		if (!modrm(&s, a32, seg, i))
+			return false;
+		if (op == 0x6b ? !get_s8(&s, &i->imm) : !get(&s, osz, &i->imm))
+			return false;
+		i->op = 1;
+		i->fn = h_imul;
+		break;
+	case 0x86: case 0x87:
+		i->size = (uint8_t)((op & 1) ? osz : 1);
+		if (!modrm(&s, a32, seg, i))
+			return false;
+		i->fn = h_xchg;
+		break;
+	case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+		i->size = (uint8_t)osz;
+		i->reg = CPU_EAX;
+		i->rm = op & 7;
+		i->fn = h_xchg;
+		break;
+	case 0x98: i->fn = h_cbw; break;
+	case 0x99: i->fn = h_cwd; break;
+	case 0x9c:
+		i->size = (uint8_t)osz;
+		i->fn = h_pushf;
+		break;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3:   /* MOV AL/eAX <-> moffs */
+		i->size = (uint8_t)((op & 1) ? osz : 1);
+		if (!get(&s, a32 ? 4 : 2, &i->disp))
+			return false;
+		i->mem = true;
+		i->eamask = a32 ? 0xffffffffu : 0xffffu;
+		i->seg = (uint8_t)(seg >= 0 ? seg : CPU_SEG_DS);
+		i->reg = CPU_EAX;
+		i->fn = (op & 2) ? h_mov_rm_r : h_mov_r_rm;
+		break;
+	case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
+		i->imm = op;
+		i->op = (uint8_t)rep;
+		i->seg = (uint8_t)(seg >= 0 ? seg : 0xff);
+		i->eamask = a32 ? 0xffffffffu : 0xffffu;
+		i->fn = h_string;
+		i->end = rep != 0;
+		break;
+	case 0xc9:
+		i->size = (uint8_t)osz;
+		i->fn = h_leave;
+		break;
+	case 0xf6: case 0xf7:
+		i->size = (uint8_t)((op & 1) ? osz : 1);
+		if (!modrm(&s, a32, seg, i))
+			return false;
+		if (i->reg <= 1) {                 /* TEST r/m, imm (/1 an alias) */
+			if (!get(&s, i->size, &i->imm))
+				return false;
+			i->op = 8;
+			i->fn = h_alu_rm_i;
+		} else {
+			i->fn = h_grp3;
+		}
+		break;
+	case 0xfc: i->fn = h_cld; break;
+	case 0xfd: i->fn = h_std; break;
 	case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
 		if (!get(&s, 1, &i->imm))
 			return false;

@@ -3,8 +3,10 @@
  * block, a REP MOVS over cached code, a store through a second linear
  * mapping of the code page, DMA via invalidate_code), faults inside a block
  * restart at the right instruction with exact counts, the budget stops
- * a block at the exact instruction, and a link into another code page is
- * followed only while the TLB still maps that page to the same frame. */
+ * a block at the exact instruction, a link into another code page is
+ * followed only while the TLB still maps that page to the same frame, and
+ * the newer record kinds (DIV, XCHG, LEAVE, REP MOVS, CMOV, IMUL, moffs)
+ * fault mid-block and compute like the host. */
 #include "tests/unit/cpu/harness.h"
 
 #define PD 0x10000u
@@ -200,6 +202,152 @@ static void test_fault_inside_a_block_restarts_at_the_instruction(void **state)
 	assert_int_equal(insns() - n0, 2);
 }
 
+static void test_divide_error_inside_a_block_restarts_at_the_div(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb8, 0x05, 0, 0, 0,    /* mov eax, 5 */
+		0x31, 0xd2,             /* xor edx, edx */
+		0x31, 0xc9,             /* xor ecx, ecx */
+		0xf7, 0xf1,             /* div ecx: #DE */
+		0x40, 0xf4,
+	};
+	put(H_CODE, code, sizeof(code));
+	uint64_t n0 = insns();
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_INTERNAL);
+	assert_int_equal(cpu_interp_last_exception(h.c, NULL), EXC_DE);
+	assert_int_equal(h.st.eip, H_CODE + 9);
+	assert_int_equal(h.st.gpr[CPU_EAX], 5);
+	assert_int_equal(insns() - n0, 3);
+}
+
+/* XCHG with memory and LEAVE in the middle of a block fault with the
+ * registers untouched (memory write / stack read before any commit). */
+static void test_xchg_and_leave_fault_inside_a_block_change_nothing(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x40,                               /* inc eax */
+		0x2e, 0x87, 0x05, 0x00, 0x30, 0, 0, /* xchg cs:[0x3000], eax: #GP (write via CS) */
+		0xf4,
+	};
+	put(H_CODE, code, sizeof(code));
+	h_get(&h)->gpr[CPU_EAX] = 7;
+	h_put(&h);
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_INTERNAL);
+	assert_int_equal(cpu_interp_last_exception(h.c, NULL), EXC_GP);
+	assert_int_equal(h.st.eip, H_CODE + 1);
+	assert_int_equal(h.st.gpr[CPU_EAX], 8);
+	assert_int_equal(h_r32(&h, 0x3000), 0);
+
+	static const uint8_t code2[] = {
+		0x40,       /* inc eax */
+		0xc9,       /* leave: EBP past the end of RAM, the read fails with #PF */
+		0xf4,
+	};
+	/* paging with only the first 4 MiB mapped */
+	for (uint32_t k = 0; k < 1024; k++)
+		h_w32(&h, PT + k * 4, (k << 12) | 7);
+	h_w32(&h, PD, PT | 7);
+	put(0x5000, code2, sizeof(code2));
+	h_get(&h)->cr3 = PD;
+	h.st.cr0 = CR0_PE | CR0_PG | CR0_ET;
+	h.st.gpr[CPU_EBP] = 0x800000;
+	h.st.gpr[CPU_ESP] = 0x7000;
+	h_put(&h);
+	assert_int_equal(run_at(0x5000, 100), CPU_EXIT_INTERNAL);
+	assert_int_equal(cpu_interp_last_exception(h.c, NULL), EXC_PF);
+	assert_int_equal(h.st.eip, 0x5001);
+	assert_int_equal(h.st.gpr[CPU_ESP], 0x7000);
+	assert_int_equal(h.st.gpr[CPU_EBP], 0x800000);
+	assert_int_equal(h.st.cr2, 0x800000);
+}
+
+/* REP MOVSD from a mapped page into one that is not present: it copies up
+ * to the page end, then faults with ECX/ESI/EDI giving the remaining work;
+ * after the page is mapped the same instruction finishes the copy. */
+static void test_rep_movs_faulting_at_a_page_boundary_resumes(void **state)
+{
+	(void)state;
+	for (uint32_t k = 0; k < 1024; k++)
+		h_w32(&h, PT + k * 4, (k << 12) | 7);
+	h_w32(&h, PT + 0x21 * 4, 0);                  /* 0x21000 not present */
+	h_w32(&h, PD, PT | 7);
+	for (uint32_t k = 0; k < 64; k++)
+		h_w32(&h, 0x30000 + k * 4, 0x1000 + k);
+	static const uint8_t code[] = {
+		0xfc,                       /* cld */
+		0xb9, 0x40, 0, 0, 0,        /* mov ecx, 64 */
+		0xbe, 0x00, 0x00, 0x03, 0,  /* mov esi, 0x30000 */
+		0xbf, 0xe0, 0x0f, 0x02, 0,  /* mov edi, 0x20fe0 (8 dwords before the gap) */
+		0xf3, 0xa5,                 /* rep movsd */
+		0xf4,
+	};
+	put(H_CODE, code, sizeof(code));
+	h_get(&h)->cr3 = PD;
+	h.st.cr0 = CR0_PE | CR0_PG | CR0_ET;
+	h_put(&h);
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_INTERNAL);
+	assert_int_equal(cpu_interp_last_exception(h.c, NULL), EXC_PF);
+	assert_int_equal(h.st.eip, H_CODE + 16);
+	assert_int_equal(h.st.cr2, 0x21000);
+	assert_int_equal(h.st.gpr[CPU_ECX], 56);
+	assert_int_equal(h.st.gpr[CPU_ESI], 0x30020);
+	assert_int_equal(h.st.gpr[CPU_EDI], 0x21000);
+	assert_int_equal(h_r32(&h, 0x20ffc), 0x1007);
+	h_w32(&h, PT + 0x21 * 4, 0x21000 | 7);
+	h_put(&h);   /* set_state flushes the TLB */
+	assert_int_equal(run_at(H_CODE + 16, 100), CPU_EXIT_HLT_DEAD);
+	assert_int_equal(h.st.gpr[CPU_ECX], 0);
+	for (uint32_t k = 0; k < 64; k++)
+		assert_int_equal(h_r32(&h, 0x20fe0 + k * 4), 0x1000 + k);
+}
+
+/* A block of CMOVcc, IMUL (three forms), moffs loads/stores, CDQ, IDIV,
+ * BSWAP, SHLD, NEG, NOT and XCHG, checked against the host. */
+static void test_mixed_records_compute_like_the_host(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb8, 0x39, 0x30, 0x00, 0x00,   /* mov eax, 12345 */
+		0xbb, 0xf9, 0xff, 0xff, 0xff,   /* mov ebx, -7 */
+		0x0f, 0xaf, 0xc3,               /* imul eax, ebx */
+		0x6b, 0xc8, 0x03,               /* imul ecx, eax, 3 */
+		0x69, 0xd1, 0x10, 0x27, 0, 0,   /* imul edx, ecx, 10000 */
+		0xa3, 0x00, 0x40, 0, 0,         /* mov [0x4000], eax */
+		0x39, 0xd9,                     /* cmp ecx, ebx */
+		0x0f, 0x4c, 0xf1,               /* cmovl esi, ecx */
+		0x0f, 0x4f, 0xfb,               /* cmovg edi, ebx (not taken) */
+		0x89, 0xd0,                     /* mov eax, edx */
+		0x99,                           /* cdq */
+		0xbd, 0x0d, 0, 0, 0,            /* mov ebp, 13 */
+		0xf7, 0xfd,                     /* idiv ebp */
+		0x0f, 0xc8,                     /* bswap eax */
+		0x0f, 0xa4, 0xd0, 0x05,         /* shld eax, edx, 5 */
+		0xf7, 0xda,                     /* neg edx */
+		0xf7, 0xd3,                     /* not ebx */
+		0x87, 0x1d, 0x00, 0x40, 0, 0,   /* xchg [0x4000], ebx */
+		0xa0, 0x00, 0x40, 0, 0,         /* mov al, [0x4000] */
+		0xf4,
+	};
+	put(H_CODE, code, sizeof(code));
+	h_get(&h)->gpr[CPU_ESI] = 0x11;
+	h.st.gpr[CPU_EDI] = 0x22;
+	h_put(&h);
+	assert_int_equal(run_at(H_CODE, 100), CPU_EXIT_HLT_DEAD);
+	int32_t a = 12345 * -7, cx = a * 3, dx = (int32_t)((uint32_t)cx * 10000u);
+	int32_t q = dx / 13, r = dx % 13;
+	uint32_t bs = __builtin_bswap32((uint32_t)q);
+	uint32_t shld = (bs << 5) | ((uint32_t)r >> 27);
+	assert_int_equal(h.st.gpr[CPU_ECX], (uint32_t)cx);
+	assert_int_equal(h.st.gpr[CPU_ESI], (uint32_t)cx);   /* cx < -7: moved */
+	assert_int_equal(h.st.gpr[CPU_EDI], 0x22);
+	assert_int_equal(h.st.gpr[CPU_EDX], (uint32_t)-r);
+	assert_int_equal(h.st.gpr[CPU_EBX], (uint32_t)a);    /* from memory */
+	assert_int_equal(h_r32(&h, 0x4000), ~(uint32_t)-7);
+	assert_int_equal(h.st.gpr[CPU_EAX], (shld & ~0xffu) | (~(uint32_t)-7 & 0xff));
+}
+
 static void test_budget_stops_inside_a_block(void **state)
 {
 	(void)state;
@@ -287,6 +435,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cross_page_link_follows_a_remapped_page, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_code_drops_cached_blocks, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_inside_a_block_restarts_at_the_instruction, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_divide_error_inside_a_block_restarts_at_the_div, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_xchg_and_leave_fault_inside_a_block_change_nothing, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_rep_movs_faulting_at_a_page_boundary_resumes, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_records_compute_like_the_host, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_stops_inside_a_block, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_of_cached_blocks_computes_like_the_host, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_real_mode_block_keeps_upper_halves, setup16, teardown),
