@@ -6,8 +6,10 @@
  * the next start resumes), then Offline by poweroff if that policy cannot be
  * carried out (a failed save; shutdown, which this build lacks), then
  * Terminate when the graceful phase fails or its share of the budget runs
- * out. migrate_to = live pre-copy into the shared .vsv on the source (the VM
- * is then stopped there), migrate_from = Online from that file only.
+ * out. migrate_to = offer the running VM (havm/migrate_stream.h: the guest
+ * runs on), migrate_from = take the offer: the source pre-copies straight
+ * into a target vmm and pauses the guest only for the last pass; without
+ * an offer, Online from the state file only (never a cold boot).
  *
  * On a broken environment (ocf-rarun's rules): stop returns 0, a probe 7, a
  * recurring monitor 1, other actions the validation code. But a VM is never
@@ -16,6 +18,8 @@
  * is always checked, and stop kills a VM it finds even then. */
 #define LOG_TAG HAVM_TAG_AGENT
 #include "agent/agent.h"
+
+#include "havm/migrate_stream.h"
 
 #include "common/log.h"
 
@@ -166,26 +170,41 @@ enum ocf_rc agent_migrate_to(const struct agent_env *env)
 	struct havm_vm *vm = vm_for(env, &e);
 	if (!vm)
 		return agent_fail(&e);
-	struct havm_deadline dl = agent_budget_total(env);
 	uint64_t pages = (uint64_t)env->migrate_downtime_ms * ASSUMED_PAGES_PER_MS;
 	struct havm_migrate_opts o = {
 		.max_passes = env->migrate_passes,
 		.converge_pages = pages < MIN_CONVERGE_PAGES ? MIN_CONVERGE_PAGES : pages,
 	};
-	struct havm_migrate_report r;
 	enum ocf_rc rc = OCF_SUCCESS;
 	hlog(LOG_INFO, "vm %s: migrate_to %s", havm_vm_name(vm),
 	     *env->migrate_target ? env->migrate_target : "(target unset)");
-	if (havm_migrate_out(vm, &o, &dl, &r, &e) < 0) {
+	/* The guest keeps running: the copy and the pause happen when the
+	 * target's migrate_from takes the offer. */
+	int orc = havm_migrate_offer(vm, &o, 0, &e);
+	if (orc == 0) {
+		hlog(LOG_NOTICE, "vm %s: offered to %s for live migration; the guest runs on until it takes it",
+		     havm_vm_name(vm), *env->migrate_target ? env->migrate_target : "?");
+		havm_close(vm);
+		return OCF_SUCCESS;
+	}
+	if (e.kind == HAVM_E_UNSUPPORTED) {
+		/* No shared directory for an offer (a LUN store): push style,
+		 * pre-copy into the state file, the source then stopped. */
+		hlog(LOG_INFO, "vm %s: %s; migrating through the state file", havm_vm_name(vm), e.msg);
+		struct havm_deadline dl = agent_budget_total(env);
+		struct havm_migrate_report r;
+		orc = havm_migrate_out(vm, &o, &dl, &r, &e);
+		if (orc == 0)
+			hlog(r.downtime_ms > env->migrate_downtime_ms ? LOG_WARNING : LOG_NOTICE,
+			     "vm %s: migrated to %s: downtime %.1f ms (budget %u ms), %u passes%s, total %.1f ms",
+			     havm_vm_name(vm), *env->migrate_target ? env->migrate_target : "?", r.downtime_ms,
+			     env->migrate_downtime_ms, r.passes, r.converged ? "" : " (stop-and-copy fallback)",
+			     r.total_ms);
+	}
+	if (orc < 0) {
 		rc = agent_fail(&e);
 		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
 			rc = OCF_ERR_GENERIC;
-	} else {
-		hlog(r.downtime_ms > env->migrate_downtime_ms ? LOG_WARNING : LOG_NOTICE,
-		     "vm %s: migrated to %s: downtime %.1f ms (budget %u ms), %u passes%s, total %.1f ms",
-		     havm_vm_name(vm), *env->migrate_target ? env->migrate_target : "?",
-		     r.downtime_ms, env->migrate_downtime_ms, r.passes,
-		     r.converged ? "" : " (stop-and-copy fallback)", r.total_ms);
 	}
 	havm_close(vm);
 	return rc;
@@ -200,20 +219,37 @@ enum ocf_rc agent_migrate_from(const struct agent_env *env)
 	if (!vm)
 		return agent_fail(&e);
 	struct havm_deadline dl = agent_budget_total(env);
-	enum havm_online_how how;
+	const char *src = *env->migrate_source ? env->migrate_source : "(source unset)";
 	enum ocf_rc rc = OCF_SUCCESS;
-	/* Resume from the state the source wrote, never a cold boot: that
-	 * would silently lose the guest's memory. Failing instead lets
-	 * Pacemaker recover with stop and start, and start still resumes
-	 * from the file. Online returns once the vmm reports "running". */
+	struct havm_migrate_report r;
+	int mrc = havm_migrate_in(vm, &dl, &r, &e);
+	if (mrc == 0) {
+		hlog(r.downtime_ms > env->migrate_downtime_ms ? LOG_WARNING : LOG_NOTICE,
+		     "vm %s: migrate_from %s: migrated in: downtime %.1f ms (budget %u ms), %u passes%s, "
+		     "%llu bytes, total %.1f ms",
+		     havm_vm_name(vm), src, r.downtime_ms, env->migrate_downtime_ms, r.passes,
+		     r.converged ? "" : " (stop-and-copy)", (unsigned long long)r.bytes, r.total_ms);
+		havm_close(vm);
+		return OCF_SUCCESS;
+	}
+	if (e.kind != HAVM_E_NOTFOUND && e.kind != HAVM_E_UNSUPPORTED) {
+		rc = agent_fail(&e);
+		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
+			rc = OCF_ERR_GENERIC;
+		havm_close(vm);
+		return rc;
+	}
+	/* No offer: resume the state a source wrote (a stop that saved, or
+	 * `havm migrate-out`), never a cold boot: that would silently lose
+	 * the guest's memory. Failing instead lets Pacemaker recover with
+	 * stop and start. Online returns once the vmm reports "running". */
+	enum havm_online_how how;
 	if (havm_online_ex(vm, HAVM_ONLINE_RESTORE_ONLY, &dl, &how, &e) < 0) {
 		rc = agent_fail(&e);
 		if (rc == OCF_SUCCESS || rc == OCF_NOT_RUNNING)
 			rc = OCF_ERR_GENERIC;
 	} else {
-		hlog(LOG_NOTICE, "vm %s: migrate_from %s: %s", havm_vm_name(vm),
-		     *env->migrate_source ? env->migrate_source : "(source unset)",
-		     havm_online_how_name(how));
+		hlog(LOG_NOTICE, "vm %s: migrate_from %s: %s", havm_vm_name(vm), src, havm_online_how_name(how));
 	}
 	havm_close(vm);
 	return rc;

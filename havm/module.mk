@@ -2,7 +2,7 @@
 # quorum gate, Open..Terminate) and the `havm` CLI over it.
 LIBRARIES += lifecycle
 lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/online.c havm/stop.c \
-	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/fence_check.c
+	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/migrate_stream.c havm/fence_check.c
 lifecycle_LDLIBS := -lquorum -lcmap -lqb
 # What a user of the lifecycle links: it validates .vmc files with vmcore's
 # parser and talks to vmm through vmcore's control client.

@@ -58,6 +58,12 @@ static bool state_refused(int status)
 static int start_vmm(struct havm_vm *vm, struct havm_runtime *rt, unsigned flags,
 		     const struct havm_deadline *dl, enum havm_online_how *how, struct havm_err *e)
 {
+	if (vm->incoming[0]) { /* a live migration in (migrate_stream.c) */
+		int rc = havm_vm_spawn(vm, rt, NULL, dl, NULL, e);
+		if (rc == 0)
+			*how = HAVM_ONLINE_RESTORED;
+		return rc;
+	}
 	char state[PATH_MAX];
 	bool have_state = false;
 	if (havm_vm_state_path(vm, state, sizeof(state)) == 0) {

@@ -20,7 +20,8 @@
 
 /* In the child: detach, wire fds 0-3, exec. Never returns. */
 static void exec_vmm(const char *vmm, const char *store, const char *config, const char *sock,
-		     const char *restore, const char *pr_key, const char *log, int lock_fd)
+		     const char *from_opt, const char *restore, const char *pr_key, const char *log,
+		     int lock_fd)
 {
 	setsid();
 	/* Move the lock out of the way of 0..3 first. */
@@ -52,7 +53,7 @@ static void exec_vmm(const char *vmm, const char *store, const char *config, con
 	argv[n++] = (char *)"--control";
 	argv[n++] = (char *)sock;
 	if (restore) {
-		argv[n++] = (char *)"--restore";
+		argv[n++] = (char *)from_opt;
 		argv[n++] = (char *)restore;
 	}
 	argv[n] = NULL;
@@ -127,8 +128,9 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *resto
 		return havm_err_set(e, HAVM_E_INTERNAL, -errno, "vm %s: fork: %s", vm->name, strerror(errno));
 	if (pid == 0)
 		exec_vmm(vmm, vm->lun_store[0] ? vm->lun_store : NULL,
-			 vm->lun_store[0] ? vm->config_obj : vm->config_path, sock, restore, vm->pr_key, log,
-			 havm_runtime_lock_fd(rt));
+			 vm->lun_store[0] ? vm->config_obj : vm->config_path, sock,
+			 vm->incoming[0] ? "--incoming" : "--restore", vm->incoming[0] ? vm->incoming : restore,
+			 vm->pr_key, log, havm_runtime_lock_fd(rt));
 
 	struct havm_proc_id id;
 	if (havm_proc_id_of(pid, &id) < 0) { /* already gone: waitpid tells */

@@ -27,6 +27,9 @@ struct havm_vm {
 	/* iscsi:// disk URLs of the .vmc (filled by Open) */
 	char iscsi_disks[4][1024];
 	unsigned n_iscsi_disks;
+	/* Set by havm_migrate_in (migrate_stream.c): Online starts the vmm
+	 * with `--incoming` this address instead of resuming or booting. */
+	char incoming[256];
 };
 
 /* Opens the VM's runtime directory (flags as havm_runtime_open). */

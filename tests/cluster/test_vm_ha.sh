@@ -109,8 +109,16 @@ if vmha_advertises migrate_to && vmha_advertises migrate_from; then
 	check_eq "migrate: no reboot" "${ob:-?}" "${nb:-}"
 	check "migrate: the guest's counter continues (${ot:-?} -> ${nt:-?})" test "${nt:-0}" -gt "${ot:-0}"
 	check "migrate: never on two nodes" no_overlap_since "$tm"
-	vdown=$(grep -ho "migrated to $to: downtime [0-9.]* ms" "$BED_DIR"/n*/log/pacemaker/pacemaker.log | tail -1)
-	diag "timing: live migration $active -> $to: guest service gap $((${nf:-0} - ${ol:-0})) ms (last ack on $active to first on $to); agent: ${vdown:-no downtime line}"
+	# Pull style: the source ran through migrate_to, migrate_from took the
+	# guest over TCP straight into the target's vmm (no state file).
+	vdown=$(grep -ho "migrate_from $active: migrated in: downtime [0-9.]* ms" \
+		"$BED_DIR"/n*/log/pacemaker/pacemaker.log | tail -1)
+	check "migrate: migrate_from pulled the guest from $active's vmm (downtime logged)" test -n "$vdown"
+	check "migrate: no state file on the way" test ! -e "$BED_DIR/store/$VMHA_VM.vsv"
+	check "migrate: the offer is gone" test ! -e "$BED_DIR/store/$VMHA_VM.vsv.migrate"
+	gap=$((${nf:-0} - ${ol:-0}))
+	check "migrate: the guest-visible gap is recorded ($gap ms)" test -n "${nf:-}" -a -n "${ol:-}" -a "$gap" -gt 0
+	diag "timing: live migration $active -> $to: guest service gap $gap ms (last ack on $active to first on $to); agent: ${vdown:-no downtime line}"
 	bed_crm 1 crm_resource -r "$VMHA_RSC" --meta -d allow-migrate >/dev/null 2>&1
 	active=$to
 	sleep 2

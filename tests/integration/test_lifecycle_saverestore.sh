@@ -9,9 +9,12 @@
 #    aside as .vsv.refused with a WARNING and the VM boots: the start
 #    succeeds;
 #  - migrate_to / migrate_from between two "nodes" (two runtime directories
-#    over one shared store): live pre-copy on the source with the downtime
-#    logged, the source ends stopped, the target resumes; the dangling stop
-#    on the source succeeds and leaves the target alone;
+#    over one shared store): migrate_to offers the VM and the guest runs on;
+#    migrate_from pulls it over TCP (pre-copy, the guest paused only for
+#    the last pass, downtime logged), the source ends as migrated, the
+#    target runs on without a reboot; the dangling stop on the source
+#    succeeds and leaves the target alone; an offer whose helper is gone
+#    fails migrate_from (1) with nothing started and the source running on;
 #  - validate-all rejects stop_policy=shutdown (6) with the reason.
 source "$(dirname "$0")/../lib/tap.sh"
 agent=$HAVM_BIN/VirtualServer
@@ -43,8 +46,8 @@ vmm_pid() { cut -d' ' -f1 "$1/tick2/vmm.pid" 2>/dev/null; }
 gone() { [[ -z $1 ]] || ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 # The serial file is rewritten by each vmm: its first tick says how the
 # guest started (1 = booted, more = resumed).
-first_tick() { grep -o '^tick [0-9]*' "$scratch/serial.txt" 2>/dev/null | head -1 | cut -d' ' -f2; }
-last_tick() { grep -o '^tick [0-9]*' "$scratch/serial.txt" 2>/dev/null | tail -1 | cut -d' ' -f2; }
+first_tick() { grep -ao '^tick [0-9]*' "$scratch/serial.txt" 2>/dev/null | head -1 | cut -d' ' -f2; }
+last_tick() { grep -ao '^tick [0-9]*' "$scratch/serial.txt" 2>/dev/null | tail -1 | cut -d' ' -f2; }
 wait_ticks() { # n: bounded wait (30 s) until the guest printed tick n
 	local i t
 	for ((i = 0; i < 300; i++)); do
@@ -115,26 +118,36 @@ check_eq "start over a damaged .vsv: 0" 0 $?
 check "... WARNING and set aside" bash -c "grep -q 'warning.*tick2.vsv refused' '$scratch/agentA.log' && test -s '$store/tick2.vsv.refused' && test ! -e '$store/tick2.vsv'"
 check "... booted afresh" wait_ticks 1
 
-# --- migrate_to / migrate_from between two nodes over the shared store ------------
+# --- live migration between two nodes: migrate_to offers, migrate_from pulls ------
 check "migration: the source runs" wait_ticks 3
 src=$(vmm_pid "$runA")
+offer=$store/tick2.vsv.migrate
 : >"$scratch/agentA.log"
-ag A migrate_to OCF_RESKEY_CRM_meta_migrate_target=nodeB OCF_RESKEY_migrate_downtime=200
+ag A migrate_to OCF_RESKEY_CRM_meta_migrate_target=nodeB
 check_eq "migrate_to on the source: 0" 0 $?
-mig_at=$(last_tick)
-check "... the source vmm ended" gone "$src"
-check "... the source ended as migrated" grep -q 'ended (migrated' "$runA/tick2/vmm.log"
-check "... the downtime is logged" grep -Eq 'migrated to nodeB: downtime [0-9.]+ ms \(budget 200 ms\)' "$scratch/agentA.log"
-check "... the state is in the shared .vsv" test -s "$store/tick2.vsv"
+check "... the offer is in the shared store" grep -Eq '^havm-migrate 1 [0-9]+ [0-9a-f]{32} ' "$offer"
+check "... readable by root only" test "$(stat -c %a "$offer" 2>/dev/null)" = 600
+t0=$(last_tick)
+check "... the source guest runs on through migrate_to" wait_ticks $((t0 + 3))
+check_eq "... in the same vmm" "$src" "$(vmm_pid "$runA")"
 ag A monitor OCF_RESKEY_CRM_meta_interval=10000
-check_eq "... the source's monitor: 7" 7 $?
-ag B migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeA
+check_eq "... the source's monitor between the two steps: 0" 0 $?
+: >"$scratch/agentB.log"
+mig_at=$(last_tick) # the source's count before the handover
+ag B migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeA OCF_RESKEY_migrate_downtime=200
 check_eq "migrate_from on the target: 0" 0 $?
-check "... logged as restored" grep -q 'migrate_from nodeA: restored' "$scratch/agentB.log"
+check "... the downtime is logged" \
+	grep -Eq 'migrate_from nodeA: migrated in: downtime [0-9.]+ ms \(budget 200 ms\)' "$scratch/agentB.log"
+grep -o 'migrated in: .*' "$scratch/agentB.log" | sed 's/^/# /'
+check "... the source vmm ended" gone "$src"
+check "... as migrated" grep -q 'ended (migrated' "$runA/tick2/vmm.log"
+check "... the offer is gone" test ! -e "$offer"
+check "... no state file was needed" test ! -e "$store/tick2.vsv"
 dst=$(vmm_pid "$runB")
 check "... the target vmm runs" kill -0 "$dst"
-check "... the guest continues (no tick 1)" bash -c "sleep 0.5; [[ \$(grep -o '^tick [0-9]*' '$scratch/serial.txt' | head -1 | cut -d' ' -f2) -ge $mig_at ]]"
-check "... the state was consumed" test ! -e "$store/tick2.vsv"
+check "... the guest continues (no tick 1)" bash -c "sleep 0.5; [[ \$(grep -ao '^tick [0-9]*' '$scratch/serial.txt' | head -1 | cut -d' ' -f2) -ge $mig_at ]]"
+ag A monitor OCF_RESKEY_CRM_meta_interval=10000
+check_eq "... the source's monitor: 7" 7 $?
 ag B monitor OCF_CHECK_LEVEL=10 OCF_RESKEY_CRM_meta_interval=60000
 check_eq "... depth-10 monitor on the target: 0" 0 $?
 ag A stop
@@ -142,6 +155,23 @@ check_eq "the dangling stop on the source: 0" 0 $?
 check "... and the target runs on" kill -0 "$dst"
 ag B migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeA
 check_eq "migrate_from again (already running): 0, same vmm" "0 $dst" "$? $(vmm_pid "$runB")"
+
+# The source's helper gone between the two steps (its node failed, or the
+# offer timed out): migrate_from fails, nothing starts, the source runs on.
+ag B migrate_to OCF_RESKEY_CRM_meta_migrate_target=nodeA
+check_eq "migrate_to back: 0" 0 $?
+helper=$(grep -o 'helper pid [0-9]*' "$runB/tick2/migrate.log" | tail -1 | cut -d' ' -f3)
+check "... its helper runs" kill -0 "${helper:-0}"
+[[ -n $helper ]] && kill -9 "$helper"
+: >"$scratch/agentA.log"
+ag A migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeB
+check_eq "migrate_from with the helper gone: 1" 1 $?
+check "... with the reason" grep -q "ocf-exit-reason:.*migration helper cannot be reached" "$scratch/agentA.log"
+check "... nothing runs on the target" test ! -e "$runA/tick2/vmm.pid"
+t1=$(last_tick)
+check "... the source guest runs on" wait_ticks $((t1 + 2))
+check_eq "... in the same vmm" "$dst" "$(vmm_pid "$runB")"
+check "... the stale offer is removed" test ! -e "$offer"
 
 ag A migrate_to OCF_RESKEY_CRM_meta_migrate_target=nodeB
 check_eq "migrate_to where the VM does not run: 1" 1 $?

@@ -1,7 +1,7 @@
 # vmcore/vmm — the vmm program's VM object and vCPU loop (main.c is named
 # by vmcore/module.mk).
 VMM_EXTRA_SRCS += vmcore/vmm/vm.c vmcore/vmm/vcpu.c vmcore/vmm/vm_snapshot.c vmcore/vmm/vm_save.c \
-	vmcore/vmm/vm_stream.c vmcore/vmm/vm_disk_url.c vmcore/vmm/vm_store.c
+	vmcore/vmm/vm_stream.c vmcore/vmm/vm_stream_target.c vmcore/vmm/vm_disk_url.c vmcore/vmm/vm_store.c
 vmm_LDLIBS := -lpthread
 # iscsi:// disks with the PR registration guard (vm_disk_url.c).
 vmm_LIBS += havm_store havm_iscsi

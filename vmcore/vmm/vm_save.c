@@ -13,6 +13,7 @@
 #define LOG_TAG HAVM_TAG_MAIN
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,12 +221,6 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	rc = vm_machine_desc(vm, &d1, err);
 	if (rc < 0)
 		goto fail_parked;
-	if (!same_disks(&d0, &d1) && fd >= 0) {
-		/* A stream cannot be rewound to a new header. */
-		rc = havm_err_set(err, HAVM_E_STATE, -ESTALE,
-				  "a disk was written during pre-copy; the stream cannot be restarted, retry");
-		goto fail_parked;
-	}
 	if (!same_disks(&d0, &d1)) {
 		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
 		     vm->cfg->name);
@@ -234,6 +229,9 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 		rep->passes = 0;
 		rep->pages = 0;
 		rep->converged = false;
+		/* A stream starts its file again (the target drops the rest). */
+		if (fd >= 0 && ((rc = vm_stream_restart(fd, err)) < 0 || (rc = open_dest(path, fd, &d1, &w, err)) < 0))
+			goto fail_parked;
 		pages = write_stopped(vm, path, &d1, NULL, &w, err);
 	} else {
 		pages = write_stopped(vm, path, &d1, bm, &w, err);
@@ -289,7 +287,10 @@ int vm_migrate_socket(struct vm *vm, const char *sock, const struct vm_migrate_o
 		havm_err_prefix(err, "vm %s: migrate", vm->cfg->name);
 		return rc;
 	}
-	rc = migrate(vm, sock, fd, opts, rep, err);
+	/* Named without its ",token=..." in logs and stop reasons. */
+	char label[256];
+	snprintf(label, sizeof(label), "%.*s", (int)strcspn(sock, ","), sock);
+	rc = migrate(vm, label, fd, opts, rep, err);
 	close(fd);
 	return rc;
 }

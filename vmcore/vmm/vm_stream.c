@@ -1,18 +1,18 @@
-/* vmcore/vmm — live migration over a unix stream socket; see vm_stream.h.
- * The target side (vm_create_incoming) listens, receives the whole .vsv
- * into memory, restores from it, and answers. Received into memory rather
- * than restored while it streams: the reader validates a file before any
- * state is used, and the stream's trailer comes last. */
+/* vmcore/vmm — live migration over a stream socket, the source side and
+ * what both sides share; see vm_stream.h for the protocol. */
 #define LOG_TAG HAVM_TAG_MAIN
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -21,8 +21,11 @@
 
 #define ACK_TIMEOUT_MS 60000
 #define ACK_MAX 1024
+/* A target vmm starts listening after the source is told where it will be:
+ * the source retries a refused TCP connection this long. */
+#define CONNECT_RETRY_MS 15000
 
-static int sock_addr(const char *path, struct sockaddr_un *sa, struct havm_err *err)
+int vm_stream_unix_addr(const char *path, struct sockaddr_un *sa, struct havm_err *err)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
@@ -33,10 +36,95 @@ static int sock_addr(const char *path, struct sockaddr_un *sa, struct havm_err *
 	return 0;
 }
 
-int vm_stream_connect(const char *path, int *fd, struct havm_err *err)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "tcp:HOST:PORT[,token=T]" into its parts; 0 when it is not a TCP address. */
+int vm_stream_tcp_parse(const char *addr, char *host, size_t hcap, char *port, size_t pcap, char *token,
+		     size_t tcap, struct havm_err *err)
+{
+	if (strncmp(addr, "tcp:", 4) != 0)
+		return 0;
+	const char *a = addr + 4;
+	const char *comma = strchr(a, ',');
+	size_t alen = comma ? (size_t)(comma - a) : strlen(a);
+	token[0] = 0;
+	if (comma) {
+		if (strncmp(comma, ",token=", 7) != 0 || strlen(comma + 7) >= tcap || !comma[7])
+			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
+					    "%s: expected tcp:HOST:PORT[,token=T]", addr);
+		snprintf(token, tcap, "%s", comma + 7);
+	}
+	const char *colon = memrchr(a, ':', alen);
+	if (!colon || colon == a || (size_t)(a + alen - colon - 1) >= pcap || colon + 1 == a + alen)
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: expected tcp:HOST:PORT", addr);
+	size_t hlen = (size_t)(colon - a);
+	if (a[0] == '[' && hlen >= 2 && a[hlen - 1] == ']') { /* [v6 address] */
+		a++;
+		hlen -= 2;
+	}
+	if (hlen >= hcap)
+		return havm_err_set(err, HAVM_E_CONFIG, -ENAMETOOLONG, "%s: host name too long", addr);
+	memcpy(host, a, hlen);
+	host[hlen] = 0;
+	size_t plen = (size_t)(addr + 4 + alen - colon - 1);
+	memcpy(port, colon + 1, plen);
+	port[plen] = 0;
+	return 1;
+}
+
+int vm_stream_resolve(const char *addr, const char *host, const char *port, bool passive, struct addrinfo **ai,
+		   struct havm_err *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) };
+	int g = getaddrinfo(host, port, &hints, ai);
+	if (g != 0)
+		return havm_err_set(err, HAVM_E_CONFIG, -EINVAL, "%s: %s", addr, gai_strerror(g));
+	return 0;
+}
+
+static int tcp_connect(const char *addr, const char *host, const char *port, int *fd,
+		       struct havm_err *err)
+{
+	struct addrinfo *ai = NULL;
+	int rc = vm_stream_resolve(addr, host, port, false, &ai, err);
+	if (rc < 0)
+		return rc;
+	int64_t until = now_ms() + CONNECT_RETRY_MS;
+	for (;;) {
+		for (struct addrinfo *p = ai; p; p = p->ai_next) {
+			int s = socket(p->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (s < 0) {
+				rc = -errno;
+				continue;
+			}
+			if (connect(s, p->ai_addr, p->ai_addrlen) == 0) {
+				int one = 1;
+				(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				freeaddrinfo(ai);
+				*fd = s;
+				return 0;
+			}
+			rc = -errno;
+			close(s);
+		}
+		if (rc != -ECONNREFUSED || now_ms() >= until)
+			break;
+		usleep(20000); /* the target is not listening yet */
+	}
+	freeaddrinfo(ai);
+	return havm_err_set(err, HAVM_E_IO, rc, "no target listening on %s: %s", addr, strerror(-rc));
+}
+
+static int unix_connect(const char *path, int *fd, struct havm_err *err)
 {
 	struct sockaddr_un sa;
-	int rc = sock_addr(path, &sa, err);
+	int rc = vm_stream_unix_addr(path, &sa, err);
 	if (rc < 0)
 		return rc;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -52,9 +140,8 @@ int vm_stream_connect(const char *path, int *fd, struct havm_err *err)
 	return 0;
 }
 
-int vm_stream_write(void *opaque, const void *buf, size_t len)
+int vm_stream_send(int fd, const void *buf, size_t len)
 {
-	int fd = (int)(intptr_t)opaque;
 	const uint8_t *p = buf;
 	while (len > 0) {
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
@@ -68,13 +155,62 @@ int vm_stream_write(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
-/* Reads one line (without the newline) within the deadline. */
-static int read_line(int fd, char *line, size_t cap)
+int vm_stream_connect(const char *addr, int *fd, struct havm_err *err)
+{
+	char host[256], port[16], token[VM_STREAM_TOKEN_MAX];
+	int rc = vm_stream_tcp_parse(addr, host, sizeof(host), port, sizeof(port), token, sizeof(token), err);
+	if (rc < 0)
+		return rc;
+	rc = rc ? tcp_connect(addr, host, port, fd, err) : unix_connect(addr, fd, err);
+	if (rc < 0)
+		return rc;
+	char hello[sizeof(VM_STREAM_HELLO) + VM_STREAM_TOKEN_MAX + 2];
+	snprintf(hello, sizeof(hello), "%s %s\n", VM_STREAM_HELLO, token[0] ? token : "-");
+	if ((rc = vm_stream_send(*fd, hello, strlen(hello))) < 0) {
+		close(*fd);
+		return havm_err_set(err, HAVM_E_IO, rc, "%s: sending the greeting: %s", addr, strerror(-rc));
+	}
+	return 0;
+}
+
+static int send_frame_len(int fd, uint32_t len)
+{
+	uint8_t h[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+	return vm_stream_send(fd, h, sizeof(h));
+}
+
+int vm_stream_write(void *opaque, const void *buf, size_t len)
+{
+	int fd = (int)(intptr_t)opaque;
+	const uint8_t *p = buf;
+	while (len > 0) {
+		uint32_t n = len > VM_STREAM_FRAME_MAX ? VM_STREAM_FRAME_MAX : (uint32_t)len;
+		int rc = send_frame_len(fd, n);
+		if (rc == 0)
+			rc = vm_stream_send(fd, p, n);
+		if (rc < 0)
+			return rc;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vm_stream_restart(int fd, struct havm_err *err)
+{
+	int rc = send_frame_len(fd, VM_STREAM_FRAME_RESTART);
+	if (rc < 0)
+		return havm_err_set(err, HAVM_E_IO, rc, "restarting the stream: %s", strerror(-rc));
+	return 0;
+}
+
+/* Reads one line (without the newline) within @ms. */
+int vm_stream_read_line(int fd, char *line, size_t cap, int ms)
 {
 	size_t n = 0;
 	while (n + 1 < cap) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int pr = poll(&p, 1, ACK_TIMEOUT_MS);
+		int pr = poll(&p, 1, ms);
 		if (pr == 0)
 			return -ETIMEDOUT;
 		if (pr < 0 && errno == EINTR)
@@ -96,123 +232,27 @@ static int read_line(int fd, char *line, size_t cap)
 
 int vm_stream_finish(int fd, struct havm_err *err)
 {
-	if (shutdown(fd, SHUT_WR) < 0)
-		return havm_err_set(err, HAVM_E_IO, -errno, "ending the stream: %s", strerror(errno));
+	int rc = send_frame_len(fd, VM_STREAM_FRAME_END);
+	if (rc < 0)
+		return havm_err_set(err, HAVM_E_IO, rc, "ending the stream: %s", strerror(-rc));
 	char line[ACK_MAX];
-	int rc = read_line(fd, line, sizeof(line));
+	rc = vm_stream_read_line(fd, line, sizeof(line), ACK_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT)
 		return havm_err_set(err, HAVM_E_TIMEOUT, rc, "the target did not answer within %d s",
 				    ACK_TIMEOUT_MS / 1000);
 	if (rc < 0)
 		return havm_err_set(err, HAVM_E_IO, rc, "reading the target's answer: %s", strerror(-rc));
-	if (strcmp(line, "ok") == 0)
+	if (strcmp(line, "ok") == 0) {
+		/* The target restored the state and waits for this word before
+		 * it runs the guest: from here the guest belongs to it. Without
+		 * the word (a cut connection) it does not run, and neither does
+		 * the source once this returns 0. */
+		rc = vm_stream_send(fd, "go\n", 3);
+		if (rc < 0)
+			return havm_err_set(err, HAVM_E_IO, rc, "confirming to the target: %s", strerror(-rc));
 		return 0;
+	}
 	if (rc == 0)
 		return havm_err_set(err, HAVM_E_IO, -EPIPE, "the target closed the stream without an answer");
 	return havm_err_set(err, HAVM_E_STATE, -EREMOTEIO, "the target refused the state: %s", line);
-}
-
-/* --- target --------------------------------------------------------------- */
-
-static int listen_on(const char *path, struct havm_err *err)
-{
-	struct sockaddr_un sa;
-	int rc = sock_addr(path, &sa, err);
-	if (rc < 0)
-		return rc;
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return havm_err_set(err, HAVM_E_IO, -errno, "socket: %s", strerror(errno));
-	unlink(path);
-	mode_t old = umask(0077);
-	rc = 0;
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(s, 1) < 0)
-		rc = -errno;
-	umask(old);
-	if (rc < 0) {
-		close(s);
-		return havm_err_set(err, HAVM_E_IO, rc, "cannot listen on %s: %s", path, strerror(-rc));
-	}
-	return s;
-}
-
-/* Reads until EOF; at most @cap bytes. */
-static int receive(int fd, uint8_t **out, size_t *len, size_t cap, const char *path, struct havm_err *err)
-{
-	size_t n = 0, size = 1 << 20;
-	uint8_t *buf = malloc(size);
-	if (!buf)
-		return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "out of memory");
-	for (;;) {
-		if (n == size) {
-			if (size >= cap) {
-				free(buf);
-				return havm_err_set(err, HAVM_E_FORMAT, -EFBIG,
-						    "%s: the stream is longer than %zu bytes, more than this machine's state can take",
-						    path, cap);
-			}
-			size = size * 2 > cap ? cap : size * 2;
-			uint8_t *nb = realloc(buf, size);
-			if (!nb) {
-				free(buf);
-				return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "out of memory");
-			}
-			buf = nb;
-		}
-		ssize_t r = read(fd, buf + n, size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			return havm_err_set(err, HAVM_E_IO, -e, "%s: reading the stream: %s", path, strerror(e));
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-static void answer(int fd, int rc, const struct havm_err *err)
-{
-	char line[ACK_MAX];
-	if (rc == 0)
-		snprintf(line, sizeof(line), "ok\n");
-	else
-		snprintf(line, sizeof(line), "error %s %s\n", havm_err_kind_name(err->kind), err->msg);
-	(void)vm_stream_write((void *)(intptr_t)fd, line, strlen(line));
-}
-
-int vm_receive_and_restore(struct vm *vm, const char *sock, struct havm_err *err)
-{
-	int ls = listen_on(sock, err);
-	if (ls < 0)
-		return ls;
-	hlog(LOG_NOTICE, "vm %s: waiting for an incoming migration on %s", vm->cfg->name, sock);
-	int fd;
-	do
-		fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	int rc = fd < 0 ? havm_err_set(err, HAVM_E_IO, -errno, "%s: accept: %s", sock, strerror(errno)) : 0;
-	close(ls);
-	unlink(sock);
-	if (rc < 0)
-		return rc;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	/* Every pass may hold all of RAM; bounded by the pass limit of a source. */
-	size_t cap = (size_t)vm->m.ram_size * 10 + (64u << 20);
-	rc = receive(fd, &buf, &len, cap, sock, err);
-	if (rc == 0) {
-		vm->restore_t0 = vm_mono_ns();
-		vm->restore_stream = true;
-		rc = vm_restore_state_mem(vm, buf, len, sock, err);
-	}
-	free(buf);
-	answer(fd, rc, err);
-	close(fd);
-	return rc;
 }

@@ -81,7 +81,14 @@ vmha_probe() {
 	# before its (still stopped) vmm.
 	local state
 	state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ $state != [TtZX] ]] && ! bed_frozen "$1"
+	[[ $state != [TtZX] ]] && ! bed_frozen "$1" || return 1
+	# In a live migration both vmm processes live for a while: the target's
+	# waits (--incoming) until the source hands the guest over, the source's
+	# quits just after. The vmm's own log says when its guest runs
+	# ("running (") and when it handed it over ("migrated to").
+	local log=/proc/$anchor/root/run/havm/$VMHA_VM/vmm.log
+	grep -q "^vmm\[$pid\] .*: running (" "$log" 2>/dev/null &&
+		! grep -q "^vmm\[$pid\] .*: migrated to " "$log" 2>/dev/null
 }
 
 # vmha_collect_start [MAX_S=900]: one bounded collector loop per node.
