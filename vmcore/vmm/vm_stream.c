@@ -47,12 +47,13 @@ static int64_t now_ms(void)
 int vm_stream_tcp_parse(const char *addr, char *host, size_t hcap, char *port, size_t pcap, char *token,
 		     size_t tcap, struct havm_err *err)
 {
+	if (tcap)
+		token[0] = 0;
 	if (strncmp(addr, "tcp:", 4) != 0)
 		return 0;
 	const char *a = addr + 4;
 	const char *comma = strchr(a, ',');
 	size_t alen = comma ? (size_t)(comma - a) : strlen(a);
-	token[0] = 0;
 	if (comma) {
 		if (strncmp(comma, ",token=", 7) != 0 || strlen(comma + 7) >= tcap || !comma[7])
 			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
