@@ -230,7 +230,8 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 		rep->pages = 0;
 		rep->converged = false;
 		/* A stream starts its file again (the target drops the rest). */
-		if (fd >= 0 && ((rc = vm_stream_restart(fd, err)) < 0 || (rc = open_dest(path, fd, &d1, &w, err)) < 0))
+		if (fd >= 0 && ((rc = vm_stream_restart(fd, err)) < 0 ||
+				(rc = open_dest(vm, path, fd, &d1, &w, err)) < 0))
 			goto fail_parked;
 		pages = write_stopped(vm, path, &d1, NULL, &w, err);
 	} else {
