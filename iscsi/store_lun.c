@@ -1,7 +1,9 @@
 /* havm — the device under a GPT store: an iSCSI LUN (through the LUN's
  * blk backend, iscsi/blk_iscsi.h) or an image file standing in for one. */
+#define LOG_TAG HAVM_TAG_STORE
 #include "iscsi/store_int.h"
 
+#include "common/log.h"
 #include "iscsi/blk_iscsi.h"
 #include "iscsi/lun.h"
 #include "iscsi/pr.h"
@@ -13,16 +15,17 @@
  * absent one means fenced (or never unfenced) and is never registered here. */
 static int guard(struct lun *l, const struct store_open_opts *o, struct havm_err *err)
 {
+	char kb[24];
+	pr_key_format(o->pr_key, kb, sizeof(kb));
 	int rc = pr_check_registration(l, o->pr_key, err);
 	if (rc < 0) {
-		char kb[24];
-		pr_key_format(o->pr_key, kb, sizeof(kb));
 		havm_err_prefix(err, "store %s: key %s", lun_name(l), kb);
 		return rc;
 	}
 	lun_set_key(l, o->pr_key);
 	if (o->on_fenced)
 		lun_set_fenced_fn(l, o->on_fenced, o->fenced_opaque);
+	hlog(LOG_INFO, "store %s: registration guard on, key %s", lun_name(l), kb);
 	return 0;
 }
 
