@@ -26,3 +26,9 @@ FUZZERS += gpt_fuzz
 gpt_fuzz_SRCS := tests/fuzz/gpt_fuzz.c iscsi/gpt.c iscsi/gpt_name.c iscsi/gpt_io.c vmcore/disk/mem.c \
 	common/err.c common/log.c common/fault.c
 gpt_fuzz_LDLIBS := -lz -lqb
+
+# make bench: a VHD on a LUN store vs a VHD file (docs/benchmarks.md).
+BENCHES += bench_store_vhd
+bench_store_vhd_SRCS := iscsi/bench_store_vhd.c
+bench_store_vhd_LIBS := $(STORE_LIBS)
+BENCH_SCRIPTS += tests/bench/store_vhd.sh
