@@ -2,7 +2,7 @@
  * objects as partitions, regions bounded by their partition, whole-file
  * replace, a VHD living in a region with its footer at the region's end,
  * a .vsv written through the writer's sink, repair of a bad copy, foreign
- * partitions left alone. */
+ * partitions left alone, rename, the write generation. */
 #include "store_fixture.h"
 
 #include "common/fault.h"
@@ -397,6 +397,93 @@ static void test_store_gpt_differencing_child_over_a_parent_object(void **state)
 	assert_int_equal(blk_close(d), 0);
 	assert_int_equal(store_close(s), 0);
 }
+static void test_store_gpt_rename_replaces_the_target_and_takes_its_kind(void **state)
+{
+	struct sfx *f = *state;
+	struct store *s = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	assert_int_equal(store_write_file(s, "web1.vsv", STORE_KIND_VSV, "new", 3, &e), 0);
+	assert_int_equal(store_write_file(s, "web1.vsv.consumed", STORE_KIND_OTHER, "older", 5, &e), 0);
+	assert_int_equal(store_rename(s, "web1.vsv", "web1.vsv.consumed", &e), 0);
+	struct store_obj o;
+	assert_int_equal(store_stat(s, "web1.vsv", &o, &e), -ENOENT);
+	assert_int_equal(store_stat(s, "web1.vsv.consumed", &o, &e), 0);
+	assert_int_equal(o.kind, STORE_KIND_OTHER);
+	assert_int_equal(store_close(s), 0);
+	s = sfx_open(f, 0); /* from the disk */
+	void *buf;
+	size_t len;
+	assert_int_equal(store_read_file(s, "web1.vsv.consumed", 100, &buf, &len, &e), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "new", 3);
+	free(buf);
+	struct store_obj *all;
+	size_t n;
+	assert_int_equal(store_list(s, &all, &n, &e), 0);
+	assert_int_equal(n, 1);
+	free(all);
+	assert_int_equal(store_rename(s, "web1.vsv.consumed", "x.vsv", &e), -EROFS);
+	assert_int_equal(store_close(s), 0);
+	s = sfx_open(f, STORE_O_RDWR);
+	assert_int_equal(store_rename(s, "nope.vsv", "x.vsv", &e), -ENOENT);
+	assert_int_equal(e.kind, HAVM_E_NOTFOUND);
+	assert_int_equal(store_close(s), 0);
+}
+
+static uint64_t gen_of(struct store *s, const char *name)
+{
+	uint64_t g = 0;
+	struct havm_err e;
+	assert_int_equal(store_generation(s, name, &g, &e), 0);
+	return g;
+}
+
+static void test_store_gpt_generation_moves_on_the_first_write_after_open_or_a_read(void **state)
+{
+	struct sfx *f = *state;
+	struct store *h1 = sfx_open(f, STORE_O_RDWR), *h2 = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	assert_int_equal(store_create_region(h1, "d.vhd", STORE_KIND_VHD, 1 << 20, &e), 0);
+	uint64_t g0 = gen_of(h2, "d.vhd");
+	struct blk_backend *be;
+	assert_int_equal(store_open_region(h1, "d.vhd", BLK_O_RDWR, &be, &e), 0);
+	assert_int_equal(gen_of(h2, "d.vhd"), g0); /* opening writes nothing */
+	uint8_t sec[512];
+	sfx_fill(sec, sizeof(sec), 3);
+	assert_int_equal(blk_backend_pwrite(be, sec, 512, 0), 0);
+	uint64_t g1 = gen_of(h2, "d.vhd");
+	assert_true(g1 != g0); /* the first write after open */
+	assert_int_equal(blk_backend_pwrite(be, sec, 512, 512), 0);
+	assert_int_equal(gen_of(h2, "d.vhd"), g1); /* no read on h1 since: no bump */
+	assert_int_equal(gen_of(h1, "d.vhd"), g1); /* a read (a save) arms it */
+	/* Meanwhile another process adds an object: the bump keeps it. */
+	assert_int_equal(store_write_file(h2, "other.vmc", STORE_KIND_VMC, "x", 1, &e), 0);
+	assert_int_equal(blk_backend_pwrite(be, sec, 512, 1024), 0);
+	uint64_t g2 = gen_of(h2, "d.vhd");
+	assert_true(g2 != g1);
+	struct store_obj o;
+	assert_int_equal(store_stat(h2, "other.vmc", &o, &e), 0);
+	/* An explicit bump (vmm before the guest runs) quiets the next write. */
+	assert_int_equal(gen_of(h1, "d.vhd"), g2);
+	assert_int_equal(store_bump_generation(h1, "d.vhd", &e), 0);
+	uint64_t g3 = gen_of(h2, "d.vhd");
+	assert_true(g3 != g2);
+	assert_int_equal(blk_backend_pwrite(be, sec, 512, 0), 0);
+	assert_int_equal(gen_of(h2, "d.vhd"), g3);
+	/* A bump that cannot be made fails the write: nothing lands unbumped. */
+	assert_int_equal(gen_of(h1, "d.vhd"), g3);
+	havm_fault_arm("store.generation_bump", 1, HAVM_FAULT_FAIL);
+	uint8_t other[512];
+	sfx_fill(other, sizeof(other), 9);
+	assert_true(blk_backend_pwrite(be, other, 512, 0) < 0);
+	havm_fault_disarm();
+	uint8_t back[512];
+	assert_int_equal(blk_backend_pread(be, back, 512, 0), 0);
+	assert_memory_equal(back, sec, 512);
+	assert_int_equal(blk_backend_close(be), 0);
+	assert_int_equal(store_close(h1), 0);
+	assert_int_equal(store_close(h2), 0);
+}
 
 int main(void)
 {
@@ -414,6 +501,8 @@ int main(void)
 		T(test_store_gpt_not_a_store_is_a_format_error),
 		T(test_store_gpt_failed_table_write_poisons_the_handle),
 		T(test_store_gpt_differencing_child_over_a_parent_object),
+		T(test_store_gpt_rename_replaces_the_target_and_takes_its_kind),
+		T(test_store_gpt_generation_moves_on_the_first_write_after_open_or_a_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
