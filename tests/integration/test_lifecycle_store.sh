@@ -7,7 +7,8 @@
 #  - online resumes from it (acks go on, no reboot) and the object is renamed
 #    <vm>.vsv.consumed (kind other) at once, so it is never restored twice;
 #  - a .vsv over a disk that moved on is refused: set aside as
-#    <vm>.vsv.refused and the VM boots afresh; terminate kills it;
+#    <vm>.vsv.refused and the VM boots afresh; migrate-out copies it live
+#    into the store and online --restore-only resumes it; terminate kills it;
 #  - the OCF agent with store=: start, monitor depth 0 and 10, stop (save),
 #    start (restore), stop.
 source "$(dirname "$0")/../lib/tap.sh"
@@ -93,6 +94,15 @@ check_eq "havm online over a stale .vsv: still 0" 0 $?
 check "... booted afresh" wait_for 60 grep -q '^recorder: boot 2' "$ser"
 check "... the .vsv was set aside as rec1.vsv.refused" grep -q 'rec1.vsv.refused:other' <<<"$(objects "$url")"
 check_fails "... and no rec1.vsv is left" grep -q 'rec1.vsv:vsv' <<<"$(objects "$url")"
+check "... (recording again)" wait_for 60 ack_at_least "$ser" 3
+hv migrate-out >/dev/null 2>&1
+check_eq "havm migrate-out (live copy into the store): 0" 0 $?
+mig=$(last_ack "$ser")
+check "... rec1.vsv written into the store" grep -q 'rec1.vsv:vsv' <<<"$(objects "$url")"
+hv online --restore-only >/dev/null 2>&1
+check_eq "havm online --restore-only: 0" 0 $?
+check "... the guest goes on from the migrated state" wait_for 60 ack_at_least "$ser" $((mig + 2))
+check_eq "... from the ack after the migrated one" $((mig + 1)) "$(first_ack "$ser")"
 pid=$(cut -d' ' -f1 "$run/rec1/vmm.pid")
 hv terminate >/dev/null 2>&1
 check_eq "havm terminate: 0" 0 $?

@@ -10,6 +10,8 @@
 #    generation: the partition GUID changed), nothing runs;
 #  - a save killed mid-way (fault point crash) leaves the previous .vsv
 #    usable: the ticker restores from it and counts on;
+#  - a live pre-copy migration into the store, restored;
+#  - the same on a dir: store;
 #  - a store disk without --store is a clear config error.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
@@ -124,7 +126,10 @@ scenario() {
 	quit "${t}c"
 	$havm store export "$url" tick1.vsv "$scratch/$t-tick-before.vsv"
 	if [[ $HAVM_BIN == */asan/* ]]; then
-		HAVM_FAULT_AT=store.replace_write:2:crash start "${t}d" "$url" tick1.vmc --restore tick1.vsv
+		# LUN: the store's replace writes; dir: the vsv writer's own file.
+		local fault=store.replace_write:2:crash
+		[[ $url == dir:* ]] && fault=vsv.section_written:2:crash
+		HAVM_FAULT_AT=$fault start "${t}d" "$url" tick1.vmc --restore tick1.vsv
 		check "$t: ticker restored" wait_for 30 tick_at_least "$scratch/${t}d.out" $((tsaved + 2))
 		local pd
 		pd=$(pid_of "${t}d")
@@ -143,6 +148,19 @@ scenario() {
 		quit "${t}e"
 		[[ $url == file:* ]] && check "$t: sgdisk -v is clean after the killed save" \
 			grep -q "No problems found" <<<"$(sgdisk -v "${url#file:}" 2>&1)"
+		# Live pre-copy into the store while the guest runs (the .vsv
+		# writer's own session beside the disk's), then restore it.
+		start "${t}f" "$url" tick1.vmc --restore tick1.vsv
+		wait_for 30 tick_at_least "$scratch/${t}f.out" $((tsaved + 2))
+		r=$(ctl "${t}f" '{"cmd":"migrate","path":"tick1.vsv"}')
+		check_eq "$t: migrate (pre-copy) into the store: ok" true "$(field ok "$r")"
+		local mig=$(last_tick "$scratch/${t}f.out")
+		quit "${t}f"
+		start "${t}g" "$url" tick1.vmc --restore tick1.vsv
+		check "$t: ... restored from the migrated .vsv, the ticker counts on" \
+			wait_for 30 tick_at_least "$scratch/${t}g.out" $((mig + 2))
+		check_eq "$t: ... from the tick after the migrated one" $((mig + 1)) "$(first_tick "$scratch/${t}g.out")"
+		quit "${t}g"
 	else
 		skip "$t: killed save" "needs the ASan build with fault points"
 	fi
@@ -153,6 +171,9 @@ pid_of() { local p="pid_$1"; echo "${!p}"; }
 # --- file: store (an image file standing in for a LUN) -------------------------------
 truncate -s 64M "$scratch/store.img"
 scenario file "file:$scratch/store.img"
+
+# --- dir: store (a directory: every object a file) --------------------------------------
+scenario dir "dir:$scratch/dirstore"
 
 # --- a LUN on a real tgtd -------------------------------------------------------------
 if tgtd_start; then
