@@ -214,13 +214,19 @@ c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 c.connect(os.path.join(vmdir, "ctl.sock"))
 c.sendall((json.dumps({"cmd": "save", "path": moved}) + "\n").encode())
 tmp = moved + ".tmp"
-end = time.monotonic() + 30
+# Kill once the page data is being written (4 MiB in), or as soon as the
+# temporary file is gone again (the save won the race: renamed).
+end, seen = time.monotonic() + 30, False
 while time.monotonic() < end:
     try:
-        if os.stat(tmp).st_size > 0:
-            break
+        size = os.stat(tmp).st_size
     except FileNotFoundError:
-        pass
+        if seen:
+            break
+        continue
+    seen = True
+    if size >= 4 << 20:
+        break
 b.kill9()
 c.close()
 out("killed_tmp_bytes", os.stat(tmp).st_size if os.path.exists(tmp) else -1)
