@@ -4,6 +4,7 @@
 
 #include "common/err.h"
 #include "common/size.h"
+#include "iscsi/pr.h"
 #include "iscsi/store.h"
 
 #include <errno.h>
@@ -31,7 +32,9 @@ static int usage(void)
 		"       havm store child [--size BYTES] URL PARENT CHILD   (a differencing VHD)\n"
 		"       havm store rm URL NAME...\n"
 		"       havm store df [--json] URL\n"
-		"URL: dir:PATH | iscsi://[user%%pass@]host[:port]/iqn/lun | file:IMAGE | PATH\n");
+		"URL: dir:PATH | iscsi://[user%%pass@]host[:port]/iqn/lun | file:IMAGE | PATH\n"
+		"With $HAVM_PR_KEY (hex or \"cmap\") changes to an iscsi:// store register this\n"
+		"session under the node's key, so they pass a WERO reservation (docs/store.md).\n");
 	return havm_err_exit_code(HAVM_E_CONFIG);
 }
 
@@ -212,7 +215,14 @@ int havm_cli_store(int argc, char **argv)
 		flags = STORE_O_RDWR;
 	struct store *s;
 	struct havm_err e;
-	if (store_open(rv[0], flags, &s, &e) < 0)
+	struct store_open_opts o = { 0 };
+	const char *key = flags ? getenv("HAVM_PR_KEY") : NULL;
+	if (key && *key && (strcmp(key, "cmap") == 0 ? pr_local_key(PR_KEY_ID, &o.pr_key, &e)
+						       : pr_key_parse(key, &o.pr_key, &e)) < 0) {
+		havm_err_prefix(&e, "HAVM_PR_KEY");
+		return fail(&e);
+	}
+	if (store_open_ex(rv[0], flags, &o, &s, &e) < 0)
 		return fail(&e);
 	int rc = run(verb, s, &a, rest - 1, rv + 1);
 	int crc = store_close(s);

@@ -9,7 +9,10 @@
 #    23 (fenced) and the LUN receives no write after the preempt (backing
 #    file compared byte for byte);
 #  - a vmm started again with the removed key refuses to run (exit 5) and
-#    writes nothing.
+#    writes nothing;
+#  - through the lifecycle (pr_key, store=iscsi://): an idle guest is
+#    reported fenced by IsAlive (exit 5) once the key is preempted, stop
+#    writes nothing, and a start on the fenced node is refused.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
 vmm=$HAVM_BIN/vmm
@@ -83,4 +86,40 @@ check_eq "vmm with the removed key refuses to run: exit 5 (fenced)" 5 $?
 check "... naming the key" grep -qi "$KA" "$scratch/vmm2.err"
 check "... and wrote nothing" cmp -s "$lunfile" "$scratch/after-preempt.img"
 check_eq "... and never registered the key again" "$KB" "$(keys)"
+
+# --- the lifecycle: IsAlive checks the store's LUN for this node's key ------------
+# The ticker with a store disk it never touches: an idle guest, so only
+# IsAlive's own check can notice the fence.
+ticker=$HAVM_TOP/build/guests/ticker.bin
+cat >"$scratch/tk1.vmc" <<VMC
+<vm name="tk1">
+  <memory unit="MiB">4</memory>
+  <boot><image load="0x100000">$ticker</image></boot>
+  <disk store="rec1.vhd" format="vhd"/>
+  <serial port="com1" backend="file" path="$scratch/tk.txt"/>
+</vm>
+VMC
+$P -i $A "$url" register $KA >/dev/null # unfence A again
+HAVM_PR_KEY=$KA "$havm" store import "$url" "$scratch/tk1.vmc" >/dev/null
+check "havm store import under WERO with HAVM_PR_KEY (the CLI registers its session)" test $? -eq 0
+export HAVM_VMM=$vmm
+rd=$scratch/run
+at_exit "p=\$(cut -d' ' -f1 '$rd/tk1/vmm.pid' 2>/dev/null); [[ -n \$p ]] && kill -9 \$p 2>/dev/null"
+hv() { "$havm" "$1" tk1 --store "$url" --rundir "$rd" --pr-key $KA "${@:2}"; }
+out=$(hv online 2>&1)
+check_eq "havm online --pr-key with store=iscsi://: the VM runs" "vm tk1: online ok" "$out"
+check_eq "havm isalive: running (key registered on the store's LUN)" "vm tk1: running" "$(hv isalive 2>&1)"
+$P -i $B "$url" register $KB + preempt $KB $KA >/dev/null
+cp "$lunfile" "$scratch/after-preempt2.img"
+hv isalive >/dev/null 2>"$scratch/isalive.err"
+check_eq "havm isalive after the preempt: exit 5 (fenced)" 5 $?
+check "... naming the key and the store's LUN" grep -q "key $KA is no longer registered on iscsi://.*fenced by another node" "$scratch/isalive.err"
+tpid=$(cut -d' ' -f1 "$rd/tk1/vmm.pid")
+hv offline --stop-policy poweroff >/dev/null 2>&1
+check_eq "havm offline (poweroff) of the fenced VM: 0" 0 $?
+check "... the vmm is gone" bash -c "! kill -0 $tpid 2>/dev/null || grep -q '^State:.*Z' /proc/$tpid/status"
+check "... and the LUN received nothing after the preempt" cmp -s "$lunfile" "$scratch/after-preempt2.img"
+out=$(hv online 2>&1)
+check "havm online on the fenced node: refused (fenced)" grep -qi "fenced\|not registered\|$KA" <<<"$out"
+check "... nothing runs" test ! -e "$rd/tk1/vmm.pid"
 done_testing

@@ -26,8 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The most a .vsv may hold beyond RAM: device state, headers, a few RAM
- * passes' bitmaps (docs/vsv.md). */
+/* The largest .vsv read back: a pre-copy's passes hold at most RAM plus
+ * max_bytes (3 x RAM by default) of pages; room for more, and for device
+ * state and headers, without trusting an absurd object size. */
+#define VSV_MAX_RAM_MULT 8u
 #define VSV_SLACK (64u << 20)
 
 static void store_fenced(void *priv, struct lun *l)
@@ -152,7 +154,7 @@ int vm_create_restored_store(struct vm *vm, struct vmc_config *cfg, const struct
 	void *buf = NULL;
 	size_t len = 0;
 	uint64_t t_read = vm_mono_ns();
-	int rc = store_read_file(s, name, (size_t)cfg->memory + VSV_SLACK, &buf, &len, err);
+	int rc = store_read_file(s, name, (size_t)cfg->memory * VSV_MAX_RAM_MULT + VSV_SLACK, &buf, &len, err);
 	if (rc < 0) {
 		havm_err_prefix(err, "vm %s: restore", cfg->name);
 		/* A state that is not there is the caller's state problem. */
