@@ -184,6 +184,8 @@ int lun_open(const char *url, const struct lun_opts *o, struct lun **out, struct
 	int rc = lun_url_parse(url, &l->url, err);
 	if (rc < 0)
 		goto fail;
+	if (l->url.io_deadline_s >= 0)
+		l->opts.io_deadline_s = l->url.io_deadline_s;
 	lun_url_format(&l->url, l->name, sizeof(l->name));
 	if (l->opts.initiator && *l->opts.initiator)
 		snprintf(l->initiator, sizeof(l->initiator), "%s", l->opts.initiator);
@@ -229,7 +231,8 @@ void lun_close(struct lun *l)
 		havm_err_set(&e, HAVM_E_IO, -ECANCELED, "lun %s: cancelled (LUN closed)", l->name);
 		req_finish(r, -ECANCELED, &e);
 	}
-	if (iscsi_is_logged_in(l->ctx) && !l->fenced)
+	/* A lost path would only make the logout wait for its timeout. */
+	if (iscsi_is_logged_in(l->ctx) && !l->fenced && !l->lost)
 		iscsi_logout_sync(l->ctx);
 	iscsi_destroy_context(l->ctx);
 	free(l);
@@ -346,6 +349,11 @@ int lun_submit(struct lun *l, struct lun_req *r)
 		free(r);
 		return -EACCES;
 	}
+	if (l->lost) { /* the I/O deadline passed: nothing more is sent */
+		free(r);
+		return -EIO;
+	}
+	r->t_submit_ms = lun_now_ms();
 	r->all_next = l->all;
 	l->all = r;
 	l->pending++;

@@ -7,7 +7,8 @@
  *   iscsi://[user[%password]@]host[:port]/target-iqn/lun[?option&...]
  * host is a name, an IPv4 address or [an IPv6 address]; port defaults to
  * 3260; lun is decimal. Options: target_user=U, target_password=P (mutual
- * CHAP), header_digest=none|crc32c|none-crc32c|crc32c-none.
+ * CHAP), header_digest=none|crc32c|none-crc32c|crc32c-none, io_deadline=S
+ * (seconds, 0..86400: lun_opts.io_deadline_s).
  *
  * Return convention (docs/conventions.md): 0 on success or -errno; calls that
  * face users fill a caller-provided struct havm_err (may be NULL).
@@ -44,6 +45,7 @@ struct lun_url {
 	char user[256], password[256];               /* CHAP, empty when none */
 	char target_user[256], target_password[256]; /* mutual CHAP */
 	enum lun_digest digest;
+	int io_deadline_s;       /* io_deadline=S option, -1 when absent */
 };
 
 /* Parses @url into @out. Errors: -EINVAL (HAVM_E_CONFIG) with a message that
@@ -65,6 +67,12 @@ struct lun_opts {
 	int nop_max_missed;     /* unanswered NOPs before a reconnect, default 3 */
 	int reconnect_max;      /* reconnect attempts, -1 = forever (default) */
 	int retries;            /* UA / BUSY / TIMEOUT retries per command, default 5 */
+	/* I/O deadline: when a request (not the guard's own) has been pending
+	 * this long, the storage path counts as lost: every request fails
+	 * (-EIO) without being sent, nothing more is sent (no reconnect, no
+	 * NOP) and the lost callback runs. 0 = none (default); the URL option
+	 * io_deadline=S overrides it. */
+	int io_deadline_s;
 };
 
 void lun_opts_default(struct lun_opts *o);
@@ -156,6 +164,15 @@ uint64_t lun_key(const struct lun *l);
 typedef void (*lun_fenced_fn)(void *priv, struct lun *l);
 void lun_set_fenced_fn(struct lun *l, lun_fenced_fn fn, void *priv);
 bool lun_is_fenced(const struct lun *l);
+
+/* Called once when the I/O deadline (lun_opts.io_deadline_s) passes, after
+ * every held request failed and before anything else happens: the owner
+ * stops the VM at once. */
+typedef void (*lun_lost_fn)(void *priv, struct lun *l);
+void lun_set_lost_fn(struct lun *l, lun_lost_fn fn, void *priv);
+/* The options in force (the URL's io_deadline applied). */
+void lun_get_opts(const struct lun *l, struct lun_opts *out);
+bool lun_is_lost(const struct lun *l);
 
 /* Counters (for status replies and tests). */
 struct lun_stats {

@@ -60,6 +60,7 @@ struct lun_req {
 	lun_done_fn cb;
 	void *priv;
 	int attempts;
+	uint64_t t_submit_ms;            /* first submission (monotonic): the I/O deadline */
 	bool internal;                   /* the guard's own PR commands: no guard */
 	bool in_flight;
 	bool copy_in;                    /* READ data comes in task->datain */
@@ -86,6 +87,9 @@ struct lun {
 	bool checking, fenced, closing;
 	lun_fenced_fn fenced_fn;
 	void *fenced_priv;
+	bool lost;                 /* the I/O deadline passed (lun_loop.c) */
+	lun_lost_fn lost_fn;
+	void *lost_priv;
 	int check_type;            /* reservation type seen by the running check */
 
 	qb_loop_t *loop;
@@ -99,6 +103,8 @@ struct lun {
 /* Re-issues (@rc == 0) or fails with @rc every held request and ends a
  * registration check (lun.c). */
 void lun_release_held(struct lun *l, int rc, const struct havm_err *err);
+/* Monotonic milliseconds (lun_loop.c). */
+uint64_t lun_now_ms(void);
 /* Starts the registration check (lun_guard.c); requests are held meanwhile. */
 void lun_guard_start(struct lun *l);
 /* Re-arms the loop's poll registration after libiscsi's wishes changed

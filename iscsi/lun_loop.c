@@ -6,12 +6,74 @@
 #include "iscsi/lun_int.h"
 
 #include <errno.h>
+#include <time.h>
+
+uint64_t lun_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The age in ms of the oldest pending request of the owner's (the guard's
+ * own PR commands do not count), 0 when none. */
+static uint64_t oldest_pending_ms(const struct lun *l, uint64_t now)
+{
+	uint64_t oldest = 0;
+	for (const struct lun_req *r = l->all; r; r = r->all_next)
+		if (!r->internal && r->t_submit_ms && now - r->t_submit_ms > oldest)
+			oldest = now - r->t_submit_ms;
+	return oldest;
+}
+
+/* The I/O deadline passed: fail what waits, send nothing more, tell the
+ * owner. Requests libiscsi still queues are never re-sent: no reconnect
+ * follows, and the owner (vmm) ends the process, which drops them. */
+static void path_lost(struct lun *l, uint64_t age_ms)
+{
+	l->lost = true;
+	l->want_reconnect = false;
+	hlog(LOG_ERR, "lun %s: a request has been pending for %.1f s (io_deadline %d s): storage path lost; "
+	     "failing every request without sending it",
+	     l->name, (double)age_ms / 1000, l->opts.io_deadline_s);
+	if (l->lost_fn)
+		l->lost_fn(l->lost_priv, l);
+	/* Out of libiscsi's queues (the callbacks run with CANCELLED and fail
+	 * the requests), so a later reconnect has nothing to re-send. */
+	iscsi_scsi_cancel_all_tasks(l->ctx);
+	/* Any left (a context mid-reconnect keeps some elsewhere): one by one,
+	 * collected first because each callback frees its request. */
+	struct scsi_task *left[64];
+	unsigned n = 0;
+	for (struct lun_req *r = l->all; r && n < 64; r = r->all_next)
+		if (r->in_flight && r->task)
+			left[n++] = r->task;
+	for (unsigned i = 0; i < n; i++)
+		iscsi_scsi_cancel_task(l->ctx, left[i]);
+	struct havm_err e;
+	havm_err_set(&e, HAVM_E_IO, -EIO, "lun %s: storage path lost (no completion within %d s)", l->name,
+		     l->opts.io_deadline_s);
+	if (l->held)
+		lun_release_held(l, -EIO, &e);
+	lun_update_events(l);
+}
+
+bool lun_is_lost(const struct lun *l) { return l->lost; }
+void lun_get_opts(const struct lun *l, struct lun_opts *out) { *out = l->opts; }
+
+void lun_set_lost_fn(struct lun *l, lun_lost_fn fn, void *priv)
+{
+	l->lost_fn = fn;
+	l->lost_priv = priv;
+}
 
 int lun_fd(const struct lun *l) { return iscsi_get_fd(l->ctx); }
 int lun_events(const struct lun *l) { return iscsi_which_events(l->ctx); }
 
 int lun_service(struct lun *l, int revents)
 {
+	if (l->lost) /* libiscsi must not get to reconnect and re-send */
+		return -EIO;
 	int rc = iscsi_service(l->ctx, revents);
 	if (rc < 0)
 		hlog(LOG_WARNING, "lun %s: %s", l->name, iscsi_get_error(l->ctx));
@@ -31,6 +93,15 @@ int lun_reconnect(struct lun *l)
 void lun_tick(struct lun *l)
 {
 	l->ticks++;
+	if (l->lost)
+		return;
+	if (l->opts.io_deadline_s > 0) {
+		uint64_t age = oldest_pending_ms(l, lun_now_ms());
+		if (age > (uint64_t)l->opts.io_deadline_s * 1000) {
+			path_lost(l, age);
+			return;
+		}
+	}
 	iscsi_service(l->ctx, 0); /* scans command timeouts */
 	if (l->want_reconnect) {
 		l->want_reconnect = false;
@@ -75,6 +146,12 @@ void lun_update_events(struct lun *l)
 {
 	if (!l->loop)
 		return;
+	if (l->lost) { /* no more traffic: out of the loop */
+		if (l->polled_fd >= 0)
+			qb_loop_poll_del(l->loop, l->polled_fd);
+		l->polled_fd = -1;
+		return;
+	}
 	int ev = iscsi_which_events(l->ctx);
 	int fd = iscsi_get_fd(l->ctx);
 	/* During a reconnect libiscsi 1.19 works on a new socket (another fd)

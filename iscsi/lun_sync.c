@@ -21,6 +21,8 @@ int lun_sync_wait(struct lun *l, const bool *done, int timeout_ms)
 {
 	uint64_t start = now_ms(), last_tick = start;
 	while (!*done) {
+		if (lun_is_lost(l)) /* every request was failed; nothing runs any more */
+			return -EIO;
 		uint64_t now = now_ms();
 		if (timeout_ms > 0 && now - start >= (uint64_t)timeout_ms)
 			return -ETIMEDOUT;

@@ -137,14 +137,22 @@ static int parse_option(char *opt, struct lun_url *u, struct havm_err *err)
 		if (i == 4)
 			return bad(err, "option", "header_digest='%s' (expected none, crc32c, none-crc32c or crc32c-none)", v);
 		u->digest = (enum lun_digest)i;
+	} else if (strcmp(opt, "io_deadline") == 0) {
+		char *end = NULL;
+		long s = strtol(v, &end, 10);
+		if (!*v || *end || s < 0 || s > 86400)
+			return bad(err, "option", "io_deadline='%s' (expected seconds, 0..86400)", v);
+		u->io_deadline_s = (int)s;
 	} else
-		return bad(err, "option", "'%s' (known: target_user, target_password, header_digest)", opt);
+		return bad(err, "option", "'%s' (known: target_user, target_password, header_digest, io_deadline)",
+			   opt);
 	return 0;
 }
 
 int lun_url_parse(const char *url, struct lun_url *u, struct havm_err *err)
 {
 	memset(u, 0, sizeof(*u));
+	u->io_deadline_s = -1;
 	if (!url || !*url)
 		return bad(err, "URL", "%s", "empty (expected iscsi://[user%password@]host[:port]/iqn/lun)");
 	if (strlen(url) >= LUN_URL_MAX)

@@ -36,6 +36,7 @@ static void usage(FILE *out)
 		     "and --restore / save paths without a '/' are objects in that store.\n"
 		     "Exit status: 0 after quit/poweroff, 20 guest halted with interrupts off,\n"
 		     "21 triple fault, 22 emulator error, 23 fenced (this node's PR key left a disk's LUN),\n"
+		     "24 storage lost (a disk's LUN did not complete I/O within its io_deadline),\n"
 		     "2-11 errors by kind (docs/conventions.md).\n");
 }
 
@@ -260,7 +261,7 @@ out_vm:
 		hlog(status ? LOG_ERR : LOG_NOTICE, "vm %s: ended (%s%s%s), exit status %d", cfg->name,
 		     vm_stop_reason_name(v.vm.reason), v.vm.report[0] ? ": " : "", v.vm.report, status);
 		/* Fenced: keep the last debug lines for the post-mortem. */
-		if (v.vm.reason == VM_STOP_FENCED)
+		if (v.vm.reason == VM_STOP_FENCED || v.vm.reason == VM_STOP_STORAGE_LOST)
 			havm_log_blackbox_dump(blackbox_path);
 	}
 out_loop:

@@ -43,6 +43,7 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 	case VM_STOP_SAVED: return "saved";
 	case VM_STOP_MIGRATED: return "migrated";
 	case VM_STOP_FENCED: return "fenced";
+	case VM_STOP_STORAGE_LOST: return "storage-lost";
 	}
 	return "?";
 }
@@ -54,6 +55,7 @@ int vm_exit_status(const struct vm *vm)
 	case VM_STOP_TRIPLE_FAULT: return VMM_EXIT_TRIPLE_FAULT;
 	case VM_STOP_CPU_ERROR: return VMM_EXIT_CPU_ERROR;
 	case VM_STOP_FENCED: return VMM_EXIT_FENCED;
+	case VM_STOP_STORAGE_LOST: return VMM_EXIT_STORAGE_LOST;
 	default: return 0;
 	}
 }

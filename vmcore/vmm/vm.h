@@ -27,12 +27,19 @@
 #define VMM_EXIT_TRIPLE_FAULT 21
 #define VMM_EXIT_CPU_ERROR    22
 #define VMM_EXIT_FENCED       23   /* this node's PR key left a disk's LUN: stopped without another write */
+#define VMM_EXIT_STORAGE_LOST 24   /* a disk's LUN did not complete I/O within its io_deadline: stopped */
+/* The io_deadline of iscsi:// disks unless their URL sets one (seconds):
+ * above the 10 s command timeout, so one timed-out command and a reconnect
+ * fit; well under the time a cluster needs to give up on a node and fence
+ * it plus Pacemaker's stop timeout, so the process ends on its own. */
+#define VM_IO_DEADLINE_S      15
 
 #define VM_SLICE_INSNS 100000ull   /* 1 ms of guest time per run() call at most */
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_OFF, VM_STOPPED };
 enum vm_stop_reason { VM_STOP_NONE, VM_STOP_HALTED, VM_STOP_TRIPLE_FAULT, VM_STOP_CPU_ERROR,
-		      VM_STOP_POWEROFF, VM_STOP_QUIT, VM_STOP_SAVED, VM_STOP_MIGRATED, VM_STOP_FENCED };
+		      VM_STOP_POWEROFF, VM_STOP_QUIT, VM_STOP_SAVED, VM_STOP_MIGRATED, VM_STOP_FENCED,
+		      VM_STOP_STORAGE_LOST };
 
 typedef void vm_stopped_fn(void *opaque);
 
@@ -168,6 +175,10 @@ int vm_create_incoming(struct vm *vm, struct vmc_config *cfg, const struct cpu_o
  * VM stops at once (stopped, reason "fenced"); the guard already fails
  * every further request on that LUN without sending it. */
 void vm_fenced(struct vm *vm, const char *disk);
+/* Called when a disk's LUN found its I/O deadline passed (iscsi/lun.h,
+ * lun_set_lost_fn): the VM stops at once (reason "storage-lost", exit 24);
+ * the LUN already fails every request without sending it. */
+void vm_storage_lost(struct vm *vm, const char *disk, int deadline_s);
 
 /* Opens a disk given as an iscsi:// URL (vm_disk_url.c), with this node's
  * PR key from $HAVM_PR_KEY (hex, or "cmap" for corosync's pr_local_key;

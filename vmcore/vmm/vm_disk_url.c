@@ -37,6 +37,13 @@ static void on_fenced(void *priv, struct lun *l)
 	vm_fenced(priv, lun_name(l));
 }
 
+static void on_lost(void *priv, struct lun *l)
+{
+	struct lun_opts o;
+	lun_get_opts(l, &o);
+	vm_storage_lost(priv, lun_name(l), o.io_deadline_s);
+}
+
 int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_dev **out,
 		     struct havm_err *err)
 {
@@ -46,8 +53,12 @@ int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_d
 	if (rc < 0)
 		return rc;
 	struct lun *l = NULL;
-	if ((rc = lun_open(url, NULL, &l, err)) < 0)
+	struct lun_opts o;
+	lun_opts_default(&o);
+	o.io_deadline_s = VM_IO_DEADLINE_S; /* the URL's io_deadline=S wins */
+	if ((rc = lun_open(url, &o, &l, err)) < 0)
 		return rc;
+	lun_set_lost_fn(l, on_lost, vm);
 	char kb[24];
 	pr_key_format(key, kb, sizeof(kb));
 	if (key) {
@@ -77,6 +88,24 @@ int vm_disk_open_url(void *opaque, const char *url, unsigned flags, struct blk_d
 	if (rc < 0)
 		(void)be->ops->close(be); /* closes the LUN too (own_lun) */
 	return rc;
+}
+
+void vm_storage_lost(struct vm *vm, const char *disk, int deadline_s)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool first = vm->reason != VM_STOP_STORAGE_LOST && vm->reason != VM_STOP_FENCED;
+	if (first) {
+		vm->state = VM_STOPPED;
+		vm->reason = VM_STOP_STORAGE_LOST;
+		snprintf(vm->report, sizeof(vm->report),
+			 "disk %s did not complete I/O within %d s (io_deadline): storage path lost; "
+			 "stopped without another write",
+			 disk, deadline_s);
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (first)
+		hlog(LOG_ERR, "vm %s: STORAGE LOST: %s", vm->cfg->name, vm->report);
 }
 
 void vm_fenced(struct vm *vm, const char *disk)

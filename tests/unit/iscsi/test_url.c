@@ -72,6 +72,18 @@ static void test_url_options_mutual_chap_and_digest(void **state)
 	assert_int_equal(u.digest, LUN_DIGEST_CRC32C);
 }
 
+static void test_url_io_deadline_option_absent_is_minus_one(void **state)
+{
+	(void)state;
+	struct lun_url u;
+	assert_int_equal(lun_url_parse("iscsi://h/iqn.2024-01.t:d/1", &u, NULL), 0);
+	assert_int_equal(u.io_deadline_s, -1);
+	assert_int_equal(lun_url_parse("iscsi://h/iqn.2024-01.t:d/1?io_deadline=20", &u, NULL), 0);
+	assert_int_equal(u.io_deadline_s, 20);
+	assert_int_equal(lun_url_parse("iscsi://h/iqn.2024-01.t:d/1?io_deadline=0", &u, NULL), 0);
+	assert_int_equal(u.io_deadline_s, 0);
+}
+
 struct bad_case {
 	const char *url;
 	const char *needle;
@@ -100,6 +112,10 @@ static void test_url_bad_inputs_name_the_part(void **state)
 		{ "iscsi://u%@h/iqn.2024-01.t:d/1", "bad password" },
 		{ "iscsi://h/iqn.2024-01.t:d/1?foo=1", "bad option" },
 		{ "iscsi://h/iqn.2024-01.t:d/1?header_digest=md5", "header_digest" },
+		{ "iscsi://h/iqn.2024-01.t:d/1?io_deadline=", "io_deadline" },
+		{ "iscsi://h/iqn.2024-01.t:d/1?io_deadline=-1", "io_deadline" },
+		{ "iscsi://h/iqn.2024-01.t:d/1?io_deadline=86401", "io_deadline" },
+		{ "iscsi://h/iqn.2024-01.t:d/1?io_deadline=5s", "io_deadline" },
 		{ "iscsi://a%b@h/iqn.2024-01.t:d/1?target_user=t", "go together" },
 		{ "iscsi://h/iqn.2024-01.t:d/1?target_user=t&target_password=p", "needs a user" },
 		{ "iscsi://h o/iqn.2024-01.t:d/1", "bad host" },
@@ -132,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_url_ipv6_in_brackets),
 		cmocka_unit_test(test_url_password_may_contain_at_sign_and_is_not_formatted),
 		cmocka_unit_test(test_url_options_mutual_chap_and_digest),
+		cmocka_unit_test(test_url_io_deadline_option_absent_is_minus_one),
 		cmocka_unit_test(test_url_bad_inputs_name_the_part),
 		cmocka_unit_test(test_url_error_never_shows_the_password),
 	};
