@@ -7,6 +7,8 @@
  * stopped (cpu.h), so each pass begins with a short park. Once a dirty set
  * is small (converged) or a bound is hit (passes, bytes: stop-and-copy
  * fallback), the guest stays parked for the last pass and the devices.
+ * Each live pass is flushed to disk while the guest runs (fdatasync), so
+ * the commit's fsync inside the downtime has only the last pass to write.
  * The disks' identities go into the file header before pass 0; if the
  * guest wrote a disk during pre-copy, the header would name a generation
  * the disk no longer has, so the copy restarts as one stop-and-copy save. */
@@ -150,6 +152,14 @@ static int open_dest(struct vm *vm, const char *path, int fd, const struct vsv_m
 	return vsv_writer_open_sink(vm_stream_write, (void *)(intptr_t)fd, path, d, w, err);
 }
 
+/* After a live pass: flush what is written while the guest still runs,
+ * so the final fsync (inside the downtime) has only the last pass. */
+static int64_t live_sync(struct vsv_writer *w, int64_t pages, struct havm_err *err)
+{
+	int rc = vsv_writer_sync(w, err);
+	return rc < 0 ? rc : pages;
+}
+
 /* Live pre-copy to a file (@fd < 0) or a stream; @path names it. */
 static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migrate_opts *opts,
 		   struct vm_save_report *rep, struct havm_err *err)
@@ -186,6 +196,8 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 		goto fail_running;
 
 	int64_t pages = full_pass(vm, w, err);
+	if (pages >= 0)
+		pages = live_sync(w, pages, err);
 	if (pages < 0) {
 		rc = (int)pages;
 		goto fail_running;
@@ -206,6 +218,8 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 			break;
 		vm_unpark(vm);
 		pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, bm, err);
+		if (pages >= 0)
+			pages = live_sync(w, pages, err);
 		if (pages < 0) {
 			rc = (int)pages;
 			goto fail_running;

@@ -129,6 +129,13 @@ int64_t vsv_ram_pass_sparse(struct vsv_writer *w, const uint8_t *ram, uint64_t s
 			    const uint64_t *dirty, const uint64_t *zero_hint,
 			    struct havm_err *err) HAVM_MUST_CHECK;
 
+/* Hands the buffered bytes to the sink and, for a file, fdatasyncs what
+ * is written so far, so that commit's fsync has only the rest to flush.
+ * Pre-copy calls it after each live pass, while the guest still runs:
+ * the flush leaves the downtime. Commit still fsyncs; durability needs no
+ * call to this. */
+int vsv_writer_sync(struct vsv_writer *w, struct havm_err *err) HAVM_MUST_CHECK;
+
 /* Every description device has had its section? Then writes the trailer;
  * for a file, fsyncs it, renames it over the path and fsyncs the
  * directory. Frees @w in every case. On failure the previous file at the

@@ -310,6 +310,18 @@ static int write_trailer(struct vsv_writer *w, struct havm_err *err)
 	return 0;
 }
 
+int vsv_writer_sync(struct vsv_writer *w, struct havm_err *err)
+{
+	if (vsv_writer_check(w, err) < 0 || out_flush(w) < 0)
+		return vsv_writer_check(w, err);
+	if (w->fd < 0)
+		return 0;
+	int rc = havm_sys.fdatasync(w->fd) < 0 ? -errno : 0;
+	if (rc < 0)
+		return vsv_writer_fail(w, err, HAVM_E_IO, rc, "fdatasync of %s failed: %s", w->tmp, strerror(-rc));
+	return 0;
+}
+
 /* fsync the temporary file, rename it over the path, fsync the directory:
  * before the rename the old file is intact, after it the new one is whole.
  * The fault points sit just before each step, so "crash at point k" is the

@@ -398,6 +398,50 @@ static void test_fsync_or_rename_failure_reports_and_keeps_old(void **state)
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* vsv_writer_sync() between passes: the committed file is the same
+ * state; a failing fdatasync fails the writer (commit refuses, the old
+ * file stays); a sink has nothing to sync. */
+static void test_sync_between_passes_keeps_the_file_valid(void **state)
+{
+	(void)state;
+	struct havm_err e;
+	assert_int_equal(save(1, 1, &e), 0);
+	struct vsv_machine_desc d;
+	tu_desc(&d);
+	uint8_t *ram = malloc(TU_RAM_SIZE);
+	tu_ram(ram, TU_RAM_SIZE, 3);
+	struct vsv_writer *w;
+	assert_int_equal(vsv_writer_open(path, &d, &w, &e), 0);
+	assert_int_equal(vsv_ram_pass(w, ram, TU_RAM_SIZE, NULL, &e), TU_RAM_PAGES);
+	assert_int_equal(vsv_writer_sync(w, &e), 0);
+	struct stat st;
+	assert_int_equal(stat(tmp, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, vsv_writer_offset(w));  /* all handed to the file */
+	assert_int_equal(tu_write_all(w, 3, ram, 1, &e), 0);
+	assert_int_equal(vsv_writer_commit(w, &e), 0);
+	assert_null(check(3));
+
+	havm_sys.fdatasync = fail_fsync;
+	assert_int_equal(vsv_writer_open(path, &d, &w, &e), 0);
+	assert_int_equal(vsv_ram_pass(w, ram, TU_RAM_SIZE, NULL, &e), TU_RAM_PAGES);
+	assert_int_equal(vsv_writer_sync(w, &e), -EIO);
+	assert_non_null(strstr(e.msg, "fdatasync of"));
+	assert_int_equal(vsv_writer_commit(w, &e), -EIO);
+	havm_sys_reset();
+	assert_null(check(3));
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	struct tu_buf out = {0};
+	d.device_count = 0;
+	assert_int_equal(vsv_writer_open_sink(tu_sink, &out, "mem", &d, &w, &e), 0);
+	assert_int_equal(vsv_ram_pass(w, ram, TU_RAM_SIZE, NULL, &e), TU_RAM_PAGES);
+	assert_int_equal(vsv_writer_sync(w, &e), 0);
+	assert_int_equal(out.len, vsv_writer_offset(w));
+	vsv_writer_abort(w);
+	free(out.p);
+	free(ram);
+}
+
 static void test_misuse_is_refused_and_sticky(void **state)
 {
 	(void)state;
@@ -526,6 +570,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mapped_load_maps_short_runs_within_the_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_every_step_keeps_previous_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_or_rename_failure_reports_and_keeps_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_between_passes_keeps_the_file_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misuse_is_refused_and_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink_and_read_errors_are_reported_as_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_description_helpers_validate_names, setup, teardown),
