@@ -391,9 +391,6 @@ HOT_INLINE void rm_write(struct cpu *c, const struct dec *d, unsigned size, uint
 }
 
 /* Stack */
-void push(struct cpu *c, unsigned size, uint32_t v);
-uint32_t pop(struct cpu *c, unsigned size);
-uint32_t stack_read(struct cpu *c, unsigned off, unsigned size); /* at ESP+off, no pop */
 
 static inline uint32_t sp_mask(struct cpu *c)
 {
@@ -404,6 +401,30 @@ static inline void sp_set(struct cpu *c, uint32_t v)
 {
 	if (c->stack32) c->s.gpr[CPU_ESP] = v;
 	else c->s.gpr[CPU_ESP] = (c->s.gpr[CPU_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+
+/* Stack helpers, inline (PUSH/POP/CALL/RET are among the hottest
+ * operations of a kernel): the write happens before ESP changes, so a
+ * faulting push leaves ESP as it was. */
+HOT_INLINE void push(struct cpu *c, unsigned size, uint32_t v)
+{
+	uint32_t esp = (c->s.gpr[CPU_ESP] - size) & sp_mask(c);
+	mem_write(c, CPU_SEG_SS, esp, size, v);
+	sp_set(c, esp);
+}
+
+HOT_INLINE uint32_t pop(struct cpu *c, unsigned size)
+{
+	uint32_t esp = c->s.gpr[CPU_ESP] & sp_mask(c);
+	uint32_t v = mem_read(c, CPU_SEG_SS, esp, size);
+	sp_set(c, esp + size);
+	return v;
+}
+
+/* at ESP+off, no pop */
+HOT_INLINE uint32_t stack_read(struct cpu *c, unsigned off, unsigned size)
+{
+	return mem_read(c, CPU_SEG_SS, (c->s.gpr[CPU_ESP] + off) & sp_mask(c), size);
 }
 
 /* exec_alu.c */
@@ -510,7 +531,8 @@ void insn_fallback(struct cpu *c, const struct insn *i);   /* exec_one() at EIP 
 enum {
 	INSN_K_CALL, INSN_K_ADD_RR, INSN_K_ADD_RI, INSN_K_SUB_RR, INSN_K_SUB_RI, INSN_K_XOR_RR,
 	INSN_K_XOR_RI, INSN_K_CMP_RR, INSN_K_CMP_RI, INSN_K_TEST_RR, INSN_K_INC32, INSN_K_DEC32,
-	INSN_K_MOV_RR, INSN_K_MOV_RI, INSN_K_MOV_RM, INSN_K_MOV_MR, INSN_K_JZ,
+	INSN_K_MOV_RR, INSN_K_MOV_RI, INSN_K_MOV_RM, INSN_K_MOV_MR, INSN_K_JZ, INSN_K_PUSH_R32,
+	INSN_K_POP_R32,
 };
 
 HOT_INLINE uint32_t insn_ea(const struct cpu *c, const struct insn *i)
@@ -591,6 +613,8 @@ HOT_INLINE void insn_exec(struct cpu *c, const struct insn *i)
 	case INSN_K_MOV_RI: g[i->rm] = i->imm; return;
 	case INSN_K_MOV_RM: g[i->reg] = mem_read(c, i->seg, insn_ea(c, i), 4); return;
 	case INSN_K_MOV_MR: mem_write(c, i->seg, insn_ea(c, i), 4, g[i->reg]); return;
+	case INSN_K_PUSH_R32: push(c, 4, g[i->rm]); return;
+	case INSN_K_POP_R32: a = pop(c, 4); g[i->rm] = a; return;
 	case INSN_K_JZ: {
 		bool z = c->lf_op != LF_NONE ? c->lf_r == 0 : (c->s.eflags & F_ZF) != 0;
 		if (z != (i->op & 1))

@@ -163,6 +163,9 @@ static void h_pop_r(struct cpu *c, const struct insn *i)
 	reg_write(c, i->rm, i->size, v);
 }
 
+static void h_push_r32(struct cpu *c, const struct insn *i) { push(c, 4, c->s.gpr[i->rm]); }
+static void h_pop_r32(struct cpu *c, const struct insn *i) { c->s.gpr[i->rm] = pop(c, 4); }
+
 /* i->op: 0 = count in i->imm, 1 = count in CL; i->reg is the shift op */
 static void h_shift(struct cpu *c, const struct insn *i)
 {
@@ -339,7 +342,7 @@ static uint8_t kind_of(insn_fn fn)
 		{ h_cmp_rr, INSN_K_CMP_RR }, { h_cmp_ri, INSN_K_CMP_RI }, { h_test_rr, INSN_K_TEST_RR },
 		{ h_inc32, INSN_K_INC32 }, { h_dec32, INSN_K_DEC32 }, { h_mov_rr32, INSN_K_MOV_RR },
 		{ h_mov_r_i32, INSN_K_MOV_RI }, { h_mov_r_m32, INSN_K_MOV_RM }, { h_mov_m_r32, INSN_K_MOV_MR },
-		{ h_jz, INSN_K_JZ },
+		{ h_jz, INSN_K_JZ }, { h_push_r32, INSN_K_PUSH_R32 }, { h_pop_r32, INSN_K_POP_R32 },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		if (kinds[k].fn == fn)
@@ -577,12 +580,12 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 	case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
 		i->rm = op & 7;
 		i->size = (uint8_t)osz;
-		i->fn = h_push_r;
+		i->fn = osz == 4 ? h_push_r32 : h_push_r;
 		break;
 	case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
 		i->rm = op & 7;
 		i->size = (uint8_t)osz;
-		i->fn = h_pop_r;
+		i->fn = osz == 4 ? h_pop_r32 : h_pop_r;
 		break;
 	case 0x68:
 		if (!get(&s, osz, &i->imm))

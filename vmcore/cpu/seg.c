@@ -165,25 +165,3 @@ uint32_t seg_check_slow(struct cpu *c, int seg, uint32_t off, unsigned size, boo
 	}
 	return s->base + off;
 }
-
-/* Stack helpers: the write happens before ESP changes, so a faulting push
- * leaves ESP as it was. */
-void push(struct cpu *c, unsigned size, uint32_t v)
-{
-	uint32_t esp = (c->s.gpr[CPU_ESP] - size) & sp_mask(c);
-	mem_write(c, CPU_SEG_SS, esp, size, v);
-	sp_set(c, esp);
-}
-
-uint32_t pop(struct cpu *c, unsigned size)
-{
-	uint32_t esp = c->s.gpr[CPU_ESP] & sp_mask(c);
-	uint32_t v = mem_read(c, CPU_SEG_SS, esp, size);
-	sp_set(c, esp + size);
-	return v;
-}
-
-uint32_t stack_read(struct cpu *c, unsigned off, unsigned size)
-{
-	return mem_read(c, CPU_SEG_SS, (c->s.gpr[CPU_ESP] + off) & sp_mask(c), size);
-}
