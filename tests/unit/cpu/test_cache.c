@@ -303,6 +303,50 @@ static void test_rep_movs_faulting_at_a_page_boundary_resumes(void **state)
 		assert_int_equal(h_r32(&h, 0x20fe0 + k * 4), 0x1000 + k);
 }
 
+/* REP STOS/MOVS go in bulk per page once the TLB holds the pages; the
+ * result must equal the element-by-element order: a STOSD spanning pages
+ * from a misaligned start, a MOVSB onto itself shifted by one (replicates
+ * the first byte), a MOVSD with the destination below the source. */
+static void test_rep_string_bulk_matches_element_order(void **state)
+{
+	(void)state;
+	for (uint32_t k = 0; k < 256; k++)
+		h.ram[0x40000 + k] = (uint8_t)(k + 1);
+	for (uint32_t k = 0; k < 64; k++)
+		h_w32(&h, 0x50000 + 4 * k, 0xa0000000u + k);
+	static const uint8_t code[] = {
+		0xfc,                           /* cld */
+		0xb8, 0x44, 0x33, 0x22, 0x11,   /* mov eax, 0x11223344 */
+		0xbf, 0xf2, 0x0f, 0x02, 0x00,   /* mov edi, 0x20ff2 */
+		0xb9, 0x06, 0x04, 0x00, 0x00,   /* mov ecx, 1030 */
+		0xf3, 0xab,                     /* rep stosd */
+		0xbe, 0x00, 0x00, 0x04, 0x00,   /* mov esi, 0x40000 */
+		0xbf, 0x01, 0x00, 0x04, 0x00,   /* mov edi, 0x40001 */
+		0xb9, 0x64, 0x00, 0x00, 0x00,   /* mov ecx, 100 */
+		0xf3, 0xa4,                     /* rep movsb: replicates byte 1 */
+		0xbe, 0x10, 0x00, 0x05, 0x00,   /* mov esi, 0x50010 */
+		0xbf, 0x00, 0x00, 0x05, 0x00,   /* mov edi, 0x50000 */
+		0xb9, 0x3c, 0x00, 0x00, 0x00,   /* mov ecx, 60 */
+		0xf3, 0xa5,                     /* rep movsd: shifts down by 4 dwords */
+		0xf4,
+	};
+	put(H_CODE, code, sizeof(code));
+	assert_int_equal(run_at(H_CODE, 1000), CPU_EXIT_HLT_DEAD);
+	assert_int_equal(h.st.gpr[CPU_ECX], 0);
+	assert_int_equal(h.st.gpr[CPU_EDI], 0x50000 + 60 * 4);
+	assert_int_equal(h.ram[0x20ff1], 0);
+	for (uint32_t k = 0; k < 1030; k++)
+		assert_int_equal(h_r32(&h, 0x20ff2 + 4 * k), 0x11223344);
+	assert_int_equal(h.ram[0x20ff2 + 4 * 1030], 0);
+	for (uint32_t k = 0; k <= 100; k++)
+		assert_int_equal(h.ram[0x40000 + k], 1);
+	assert_int_equal(h.ram[0x40000 + 101], 102);
+	for (uint32_t k = 0; k < 60; k++)
+		assert_int_equal(h_r32(&h, 0x50000 + 4 * k), 0xa0000000u + k + 4);
+	for (uint32_t k = 60; k < 64; k++)
+		assert_int_equal(h_r32(&h, 0x50000 + 4 * k), 0xa0000000u + k);
+}
+
 /* A block of CMOVcc, IMUL (three forms), moffs loads/stores, CDQ, IDIV,
  * BSWAP, SHLD, NEG, NOT and XCHG, checked against the host. */
 static void test_mixed_records_compute_like_the_host(void **state)
@@ -439,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xchg_and_leave_fault_inside_a_block_change_nothing, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_rep_movs_faulting_at_a_page_boundary_resumes, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_mixed_records_compute_like_the_host, setup32, teardown),
+		cmocka_unit_test_setup_teardown(test_rep_string_bulk_matches_element_order, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_stops_inside_a_block, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_loop_of_cached_blocks_computes_like_the_host, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_real_mode_block_keeps_upper_halves, setup16, teardown),
