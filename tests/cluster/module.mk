@@ -6,3 +6,4 @@ CLUSTER_TESTS += tests/cluster/test_bed.sh
 CLUSTER_TESTS += tests/cluster/test_havm_fencing.sh
 CLUSTER_TESTS += tests/cluster/test_agent_vm.sh
 CLUSTER_TESTS += tests/cluster/test_vm_ha.sh
+CLUSTER_TESTS += tests/cluster/test_vm_ha_iscsi.sh

@@ -7,7 +7,10 @@
 #   1. partition of the active node: the majority fences it (its key is
 #      preempted) and runs the VM; the minority's vmm can neither write nor
 #      keep running once it learns it is fenced or loses quorum
-#   2. storage path loss on the active node (SAN route cut, corosync up)
+#   2. storage path loss on the active node (SAN route cut, corosync up):
+#      the vmm there ends (its I/O deadline, exit 24, or Pacemaker's stop
+#      after the depth-10 monitor failed), and Pacemaker starts the VM on
+#      another node once the restart in place fails
 #
 # As in test_vm_ha.sh: a sampler on the real vmm process; every record the
 # guest saw acknowledged must be on the LUN's backing file at the end.
@@ -94,15 +97,30 @@ bed_wait_online 90 >/dev/null 2>&1
 settle "$view"
 active=$(bed_wait_where -n "$view" "$VMHA_RSC" '!none' 30)
 
-# 2. Storage path loss on the active node.
+# 2. Storage path loss on the active node (corosync stays up, so nobody
+# fences it). Defined recovery: the vmm's I/O deadline (15 s by default,
+# vmm exit 24) or the depth-10 monitor (the LUN unreachable) ends the VM
+# there; Pacemaker's restart in place fails (the LUN cannot be opened),
+# so it starts the VM on another node. The path stays cut until then.
 ts=$(bed_now_ms)
-bed_san_cut "$active"
-sleep 20
-where_now=$(bed_wait_where -n "$(other_than "$active")" "$VMHA_RSC" '!none' 40)
-diag "storage loss on $active: 20 s later the VM is on ${where_now:-nowhere}"
-check "storage loss: the guest acknowledges records ($where_now)" vmha_wait_acks_after "$(bed_now_ms)" 40
+lost=$active
+bed_san_cut "$lost"
+others=$(other_than "$lost")
+lost_gone() { ! vmha_probe "$lost"; }
+check "storage loss: the vmm on $lost ends by itself (I/O deadline) or by Pacemaker's stop" bed_poll 45 0.2 lost_gone
+tgone=$(bed_now_ms)
+vlog="/proc/$(bed_anchor "$lost")/root/run/havm/$VMHA_VM/vmm.log"
+how=$(grep -o 'ended (storage-lost\|ended (poweroff\|ended (quit\|STORAGE LOST' "$vlog" 2>/dev/null | tail -1)
+diag "storage loss on $lost: vmm gone after $((tgone - ts)) ms (${how:-no end line in its log})"
+where_now=$(bed_wait_where -n "$others" "$VMHA_RSC" "!$lost" 90)
+check "storage loss: Pacemaker starts the VM on another node (${where_now:-none})" \
+	test -n "$where_now" -a "$where_now" != "$lost"
+check "storage loss: the guest acknowledges records on ${where_now:-?}" vmha_wait_handoff "$ts" 40
+read -r _ ol _ _ nn nf _ _ <<<"$(vmha_handoff "$ts")"
+diag "timing: storage loss on $lost: last ack there $((${ol:-0} - ts)) ms after the cut, guest acking on ${nn:-?} after $((${nf:-0} - ts)) ms"
 check "storage loss: never on two nodes" no_overlap_since "$ts"
-bed_san_restore "$active"
+bed_san_restore "$lost"
+bed_crm 1 crm_resource --cleanup -r "$VMHA_RSC" >/dev/null 2>&1
 
 bed_sample_stop
 vmha_collect_stop
