@@ -15,6 +15,10 @@
 #    target runs on without a reboot; the dangling stop on the source
 #    succeeds and leaves the target alone; an offer whose helper is gone
 #    fails migrate_from (1) with nothing started and the source running on;
+#    a disk written during the pre-copy (fault point migrate.disk_moved)
+#    restarts the stream as stop-and-copy and still migrates; a source
+#    vmm killed mid-stream (stream.frame:2:crash) leaves the target with
+#    nothing restored and nothing running;
 #  - validate-all rejects stop_policy=shutdown (6) with the reason.
 source "$(dirname "$0")/../lib/tap.sh"
 agent=$HAVM_BIN/VirtualServer
@@ -172,6 +176,39 @@ t1=$(last_tick)
 check "... the source guest runs on" wait_ticks $((t1 + 2))
 check_eq "... in the same vmm" "$dst" "$(vmm_pid "$runB")"
 check "... the stale offer is removed" test ! -e "$offer"
+
+# A disk written during the pre-copy (played by the fault point
+# migrate.disk_moved in the source vmm): the stream restarts as one
+# stop-and-copy and the migration still succeeds.
+ag B stop OCF_RESKEY_stop_policy=poweroff
+ag A start HAVM_FAULT_AT=migrate.disk_moved:1:fail
+sleep 2
+ag A migrate_to
+mig_at=$(last_tick)
+: >"$scratch/agentB.log"
+ag B migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeA
+check_eq "disk written during the pre-copy: migrate_from still 0" 0 $?
+check "... the source finished as stop-and-copy" grep -q 'finishing as stop-and-copy' "$runA/tick2/vmm.log"
+check "... the target dropped the first file (RESTART)" grep -q 'the source restarted the stream 1 time' "$runB/tick2/vmm.log"
+check "... and the guest continues" wait_ticks $((mig_at + 2))
+
+# The source vmm dies in the middle of the stream (stream.frame:2:crash):
+# the target never restores a partial stream and nothing runs there.
+ag B stop OCF_RESKEY_stop_policy=poweroff
+ag A start HAVM_FAULT_AT=stream.frame:2:crash
+src=$(vmm_pid "$runA")
+ag A migrate_to
+: >"$scratch/agentB.log"
+restores() { grep -cs 'restored from the migration stream' "$runB/tick2/vmm.log"; }
+before=$(restores)
+ag B migrate_from OCF_RESKEY_CRM_meta_migrate_source=nodeA
+check_eq "source killed mid-stream: migrate_from 1" 1 $?
+check "... the source vmm died at the fault point" gone "$src"
+check_eq "... the target restored nothing" "$before" "$(restores)"
+check "... and nothing runs on the target" test ! -e "$runB/tick2/vmm.pid"
+ag A stop
+check_eq "... the source's stop afterwards: 0" 0 $?
+rm -f "$offer"
 
 ag A migrate_to OCF_RESKEY_CRM_meta_migrate_target=nodeB
 check_eq "migrate_to where the VM does not run: 1" 1 $?

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fault.h"
 #include "common/log.h"
 #include "vmcore/vmm/vm_int.h"
 #include "vmcore/vmm/vm_snapshot.h"
@@ -235,7 +236,8 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	rc = vm_machine_desc(vm, &d1, err);
 	if (rc < 0)
 		goto fail_parked;
-	if (!same_disks(&d0, &d1)) {
+	/* Test builds: migrate.disk_moved:1:fail plays a disk written now. */
+	if (!same_disks(&d0, &d1) || HAVM_FAULT("migrate.disk_moved")) {
 		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
 		     vm->cfg->name);
 		vm_vsv_abort(vm, w);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fault.h"
 #include "common/log.h"
 #include "vmcore/vmm/vm_int.h"
 #include "vmcore/vmm/vm_stream.h"
@@ -185,6 +186,9 @@ int vm_stream_write(void *opaque, const void *buf, size_t len)
 	int fd = (int)(intptr_t)opaque;
 	const uint8_t *p = buf;
 	while (len > 0) {
+		/* Test builds: stream.frame:N:crash kills the source mid-stream. */
+		if (HAVM_FAULT("stream.frame"))
+			return -EIO;
 		uint32_t n = len > VM_STREAM_FRAME_MAX ? VM_STREAM_FRAME_MAX : (uint32_t)len;
 		int rc = send_frame_len(fd, n);
 		if (rc == 0)
