@@ -532,7 +532,7 @@ enum {
 	INSN_K_CALL, INSN_K_ADD_RR, INSN_K_ADD_RI, INSN_K_SUB_RR, INSN_K_SUB_RI, INSN_K_XOR_RR,
 	INSN_K_XOR_RI, INSN_K_CMP_RR, INSN_K_CMP_RI, INSN_K_TEST_RR, INSN_K_INC32, INSN_K_DEC32,
 	INSN_K_MOV_RR, INSN_K_MOV_RI, INSN_K_MOV_RM, INSN_K_MOV_MR, INSN_K_JZ, INSN_K_PUSH_R32,
-	INSN_K_POP_R32,
+	INSN_K_POP_R32, INSN_K_LEA32, INSN_K_CALL32, INSN_K_RET32, INSN_K_JMP,
 };
 
 HOT_INLINE uint32_t insn_ea(const struct cpu *c, const struct insn *i)
@@ -614,6 +614,20 @@ HOT_INLINE void insn_exec(struct cpu *c, const struct insn *i)
 	case INSN_K_MOV_RM: g[i->reg] = mem_read(c, i->seg, insn_ea(c, i), 4); return;
 	case INSN_K_MOV_MR: mem_write(c, i->seg, insn_ea(c, i), 4, g[i->reg]); return;
 	case INSN_K_PUSH_R32: push(c, 4, g[i->rm]); return;
+	case INSN_K_LEA32: g[i->reg] = insn_ea(c, i); return;
+	case INSN_K_CALL32:
+		a = c->s.eip + i->imm;
+		if (unlikely(a > c->s.seg[CPU_SEG_CS].limit))
+			cpu_raise(c, EXC_GP, 0);
+		push(c, 4, c->s.eip);
+		c->s.eip = a;
+		return;
+	case INSN_K_RET32:
+		a = stack_read(c, 0, 4);
+		insn_jump(c, i, a);
+		sp_set(c, g[CPU_ESP] + 4 + i->imm);
+		return;
+	case INSN_K_JMP: insn_jump(c, i, c->s.eip + i->imm); return;
 	case INSN_K_POP_R32: a = pop(c, 4); g[i->rm] = a; return;
 	case INSN_K_JZ: {
 		bool z = c->lf_op != LF_NONE ? c->lf_r == 0 : (c->s.eflags & F_ZF) != 0;

@@ -119,6 +119,7 @@ static void h_mov_rm_i(struct cpu *c, const struct insn *i) { f_rm_write(c, i, i
 static void h_mov_r_i(struct cpu *c, const struct insn *i) { reg_write(c, i->rm, i->size, i->imm); }
 static void h_mov_r_i32(struct cpu *c, const struct insn *i) { c->s.gpr[i->rm] = i->imm; }
 static void h_lea(struct cpu *c, const struct insn *i) { reg_write(c, i->reg, i->size, f_ea(c, i)); }
+static void h_lea32(struct cpu *c, const struct insn *i) { c->s.gpr[i->reg] = f_ea(c, i); }
 static void h_nop(struct cpu *c, const struct insn *i) { (void)c; (void)i; }
 
 static void h_inc32(struct cpu *c, const struct insn *i)
@@ -222,6 +223,23 @@ static void h_call(struct cpu *c, const struct insn *i)
 		cpu_raise(c, EXC_GP, 0);
 	push(c, i->size, v);
 	c->s.eip = target;
+}
+
+/* 32-bit forms, inline kinds in the run loop (same code there) */
+static void h_call32(struct cpu *c, const struct insn *i)
+{
+	uint32_t target = c->s.eip + i->imm;
+	if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
+		cpu_raise(c, EXC_GP, 0);
+	push(c, 4, c->s.eip);
+	c->s.eip = target;
+}
+
+static void h_ret32(struct cpu *c, const struct insn *i)
+{
+	uint32_t v = stack_read(c, 0, 4);
+	f_jump(c, i, v);
+	sp_set(c, c->s.gpr[CPU_ESP] + 4 + i->imm);
 }
 
 static void h_call_rm(struct cpu *c, const struct insn *i)
@@ -343,6 +361,8 @@ static uint8_t kind_of(insn_fn fn)
 		{ h_inc32, INSN_K_INC32 }, { h_dec32, INSN_K_DEC32 }, { h_mov_rr32, INSN_K_MOV_RR },
 		{ h_mov_r_i32, INSN_K_MOV_RI }, { h_mov_r_m32, INSN_K_MOV_RM }, { h_mov_m_r32, INSN_K_MOV_MR },
 		{ h_jz, INSN_K_JZ }, { h_push_r32, INSN_K_PUSH_R32 }, { h_pop_r32, INSN_K_POP_R32 },
+		{ h_lea32, INSN_K_LEA32 }, { h_call32, INSN_K_CALL32 }, { h_ret32, INSN_K_RET32 },
+		{ h_jmp, INSN_K_JMP },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		if (kinds[k].fn == fn)
@@ -665,7 +685,7 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		if (!modrm(&s, a32, seg, i) || !i->mem)
 			return false;
 		i->size = (uint8_t)osz;
-		i->fn = h_lea;
+		i->fn = osz == 4 ? h_lea32 : h_lea;
 		break;
 	case 0x90:
 		i->fn = h_nop;
@@ -765,7 +785,7 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		if (op == 0xc2 && !get(&s, 2, &i->imm))
 			return false;
 		i->size = (uint8_t)osz;
-		i->fn = h_ret;
+		i->fn = osz == 4 ? h_ret32 : h_ret;
 		i->end = true;
 		break;
 	case 0xc6: case 0xc7:
@@ -778,7 +798,7 @@ bool fast_decode(const uint8_t *p, unsigned avail, bool code32, struct insn *i)
 		if (!get(&s, osz, &i->imm))
 			return false;
 		i->size = (uint8_t)osz;
-		i->fn = op == 0xe8 ? h_call : h_jmp;
+		i->fn = op == 0xe8 ? (osz == 4 ? h_call32 : h_call) : h_jmp;
 		i->end = true;
 		break;
 	case 0xeb:
