@@ -39,6 +39,11 @@ static const char *const type_guid_text[] = {
 	[STORE_KIND_OTHER] = "be81c709-9f73-4f88-9439-3a8726e6e889",
 };
 
+/* A replace in progress: its extent, named after the object, so other
+ * processes and nodes (which re-read the table) never allocate it. Not an
+ * object: not listed, its space avoided like a foreign partition's. */
+static const char pending_guid_text[] = "57fd2e2b-20ba-4f12-843a-e0dee652f91d";
+
 struct gpt_store {
 	struct blk_backend *dev;
 	char *url;
@@ -54,7 +59,7 @@ struct gpt_store {
 
 struct gpt_replace {
 	uint64_t first, nsec; /* reserved extent */
-	int slot;             /* the entry to fill */
+	bool reserved;        /* its pending entry is in the table */
 };
 
 static struct gpt_store *gs_of(struct store *s)
@@ -79,6 +84,22 @@ static int part_kind(const struct gpt_part *p)
 		if (memcmp(g, p->type, 16) == 0)
 			return k;
 	}
+	return -1;
+}
+
+static bool is_pending(const struct gpt_part *p, const char *name)
+{
+	uint8_t g[16];
+	int rc = gpt_guid_parse(pending_guid_text, g);
+	(void)rc; /* a constant */
+	return gpt_part_used(p) && memcmp(g, p->type, 16) == 0 && strcmp(p->name, name) == 0;
+}
+
+static int find_pending(const struct gpt_table *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->num_entries; i++)
+		if (is_pending(&t->part[i], name))
+			return (int)i;
 	return -1;
 }
 
@@ -414,10 +435,26 @@ static int gr_write(struct store_replace *r, const void *buf, size_t len)
 	return rc;
 }
 
+/* Drops the pending entry (best effort: a stale one is dropped by the
+ * next replace of the same object). */
 static void gr_abort(struct store_replace *r)
 {
 	struct gpt_store *gs = gs_of(r->s);
+	struct gpt_replace *g = r->impl;
 	gs->resv_first = gs->resv_last = 0;
+	struct havm_err err;
+	struct gpt_table *nt = g->reserved && !gs->broken ? malloc(sizeof(*nt)) : NULL;
+	if (nt && refresh(gs, &err) == 0) {
+		int i = find_pending(&gs->t, r->name);
+		if (i >= 0 && gs->t.part[i].first_lba == g->first) {
+			*nt = gs->t;
+			memset(&nt->part[i], 0, sizeof(nt->part[i]));
+			if (gs_commit(gs, nt, &err) < 0)
+				hlog(LOG_WARNING, "%s (its space is reclaimed by the next replace of '%s')", err.msg,
+				     r->name);
+		}
+	}
+	free(nt);
 	free(r->impl);
 }
 
@@ -441,29 +478,26 @@ static int gr_commit(struct store_replace *r, struct havm_err *err)
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	}
 	rc = refresh(gs, err);
+	int pend = rc < 0 ? -1 : find_pending(&gs->t, r->name);
 	int slot = rc < 0 ? -1 : find(&gs->t, r->name);
-	if (rc == 0 && slot < 0 && (slot = free_slot(&gs->t)) < 0)
-		rc = havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: all %u GPT entries are in use", s->url,
-				  GPT_ENTRIES);
-	uint64_t last = g->first + (r->written ? (r->written + GPT_SECTOR - 1) / GPT_SECTOR : 1) - 1;
-	for (uint32_t i = 0; rc == 0 && i < gs->t.num_entries; i++) {
-		const struct gpt_part *p = &gs->t.part[i];
-		if (gpt_part_used(p) && (int)i != slot && p->first_lba <= last && g->first <= p->last_lba)
-			rc = havm_err_set(err, HAVM_E_BUSY, -EBUSY,
-					  "%s: '%s' not replaced: another process took its new extent meanwhile",
-					  s->url, r->name);
-	}
+	if (rc == 0 && (pend < 0 || gs->t.part[pend].first_lba != g->first))
+		rc = havm_err_set(err, HAVM_E_BUSY, -EBUSY,
+				  "%s: '%s' not replaced: its reserved extent was taken from the table meanwhile",
+				  s->url, r->name);
 	if (rc < 0) {
 		free(nt);
 		gr_abort(r);
 		return rc;
 	}
+	/* One table write: the object points at the new data, the pending
+	 * entry (and the old data) go. */
 	*nt = gs->t;
-	if ((uint32_t)slot >= nt->num_entries) {
-		memset(&nt->part[slot], 0, sizeof(nt->part[slot]));
-		nt->num_entries = GPT_ENTRIES;
-	}
+	if (slot >= 0)
+		memset(&nt->part[pend], 0, sizeof(nt->part[pend]));
+	else
+		slot = pend;
 	fill_part(&nt->part[slot], r->name, r->kind, g->first, r->written);
+	g->reserved = false;
 	gr_abort(r); /* the reservation ends; the table decides now */
 	rc = commit_table(s, nt, err);
 	free(nt);
@@ -485,10 +519,16 @@ static int g_replace_begin(struct store *s, const char *name, enum store_kind ki
 		rc = refresh(gs, err);
 	if (rc < 0)
 		return rc;
-	int slot = find(&gs->t, name);
-	if (slot < 0 && (slot = free_slot(&gs->t)) < 0)
+	/* A pending entry of this object is a dead writer's (one writer per
+	 * object): its space is ours again. */
+	int slot = find_pending(&gs->t, name);
+	if (slot >= 0) {
+		hlog(LOG_NOTICE, "%s: dropping the unfinished replace of '%s' a dead writer left", s->url, name);
+		memset(&gs->t.part[slot], 0, sizeof(gs->t.part[slot]));
+	} else if ((slot = free_slot(&gs->t)) < 0) {
 		return havm_err_set(err, HAVM_E_STATE, -ENOSPC, "%s: all %u GPT entries are in use", s->url,
 				    GPT_ENTRIES);
+	}
 	uint64_t first, nsec = max_size ? (max_size + GPT_SECTOR - 1) / GPT_SECTOR : 0;
 	uint64_t got = free_extent(gs, nsec, &first);
 	if (!got)
@@ -496,14 +536,32 @@ static int g_replace_begin(struct store *s, const char *name, enum store_kind ki
 				    s->url, nsec * GPT_SECTOR, name);
 	struct store_replace *r = calloc(1, sizeof(*r));
 	struct gpt_replace *g = calloc(1, sizeof(*g));
-	if (!r || !g) {
+	struct gpt_table *nt = malloc(sizeof(*nt));
+	if (!r || !g || !nt) {
 		free(r);
 		free(g);
+		free(nt);
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
+	}
+	/* The pending entry: the extent is taken in the table itself. */
+	*nt = gs->t;
+	if ((uint32_t)slot >= nt->num_entries) {
+		memset(&nt->part[slot], 0, sizeof(nt->part[slot]));
+		nt->num_entries = GPT_ENTRIES;
+	}
+	fill_part(&nt->part[slot], name, STORE_KIND_OTHER, first, got * GPT_SECTOR);
+	rc = gpt_guid_parse(pending_guid_text, nt->part[slot].type);
+	if (rc == 0)
+		rc = commit_table(s, nt, err);
+	free(nt);
+	if (rc < 0) {
+		free(r);
+		free(g);
+		return rc;
 	}
 	g->first = first;
 	g->nsec = got;
-	g->slot = slot;
+	g->reserved = true;
 	gs->resv_first = first;
 	gs->resv_last = first + got - 1;
 	r->ops = &gpt_replace_ops;
@@ -562,8 +620,9 @@ static int g_bump(struct store *s, const char *name, struct havm_err *err)
 
 static int g_df(struct store *s, struct store_df *out, struct havm_err *err)
 {
-	(void)err;
 	struct gpt_store *gs = gs_of(s);
+	if (refresh(gs, err) < 0)
+		return -EIO;
 	out->total = (gs->t.last_usable - gs->t.first_usable + 1) * GPT_SECTOR;
 	for (uint32_t i = 0; i < gs->t.num_entries; i++) {
 		const struct gpt_part *p = &gs->t.part[i];

@@ -89,7 +89,7 @@ head -c 700000 /dev/urandom >old.vsv
 head -c 1500000 /dev/urandom >new.vsv
 $havm store import "$url" old.vsv vm.vsv
 old_n=0 new_n=0 bad=0 n=0
-for ((n = 1; n <= 100; n++)); do
+for ((n = 1; n <= 250; n++)); do
 	HAVM_FAULT_AT="*:$n" $havm store import "$url" new.vsv vm.vsv 2>/dev/null
 	rc=$?
 	((rc == 0)) && break

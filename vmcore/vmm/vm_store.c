@@ -186,8 +186,15 @@ int vm_vsv_open(struct vm *vm, const char *path, const struct vsv_machine_desc *
 	struct store *s = NULL;
 	struct store_replace *r = NULL;
 	int rc = open_guarded(vm, store_url(vm->store), &s, err);
-	if (rc == 0)
+	/* Room for a pre-copy's passes at their default bound; the extent is
+	 * taken in the table for the time of the save, so concurrent saves of
+	 * other VMs (other processes or nodes) get their own. A smaller store:
+	 * its largest free extent. */
+	uint64_t room = (uint64_t)vm->cfg->memory * (VSV_MAX_RAM_MULT / 2) + VSV_SLACK;
+	if (rc == 0 && (rc = store_replace_begin(s, path, STORE_KIND_VSV, room, &r, err)) == -ENOSPC) {
+		havm_err_clear(err); /* the control reply reads it */
 		rc = store_replace_begin(s, path, STORE_KIND_VSV, 0, &r, err);
+	}
 	char label[1200];
 	snprintf(label, sizeof(label), "%s/%s", store_url(vm->store), path);
 	if (rc == 0)

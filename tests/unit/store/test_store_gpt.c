@@ -5,6 +5,9 @@
  * partitions left alone, rename, the write generation. */
 #include "store_fixture.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common/fault.h"
 #include "iscsi/gpt.h"
 #include "vmcore/disk/vhd.h"
@@ -324,7 +327,9 @@ static void test_store_gpt_failed_table_write_poisons_the_handle(void **state)
 	struct store *s = sfx_open(f, STORE_O_RDWR);
 	struct havm_err e;
 	assert_int_equal(store_write_file(s, "a.vmc", STORE_KIND_VMC, "old", 3, &e), 0);
-	havm_fault_arm("gpt.backup_array", 1, HAVM_FAULT_FAIL);
+	/* The 2nd table write of the replace: the 1st takes the extent (its
+	 * pending entry), the 2nd points the object at it. */
+	havm_fault_arm("gpt.backup_array", 2, HAVM_FAULT_FAIL);
 	assert_int_equal(store_write_file(s, "a.vmc", STORE_KIND_VMC, "new!", 4, &e), -EIO);
 	havm_fault_disarm();
 	assert_int_equal(e.kind, HAVM_E_IO);
@@ -484,6 +489,70 @@ static void test_store_gpt_generation_moves_on_the_first_write_after_open_or_a_r
 	assert_int_equal(store_close(h1), 0);
 	assert_int_equal(store_close(h2), 0);
 }
+/* Two writers (processes, or nodes) replacing objects at once: each
+ * replace takes its extent in the table (a pending entry) before writing,
+ * so the other never allocates it; a writer that died leaves its pending
+ * entry, which the next replace of the same object drops. */
+static void test_store_gpt_concurrent_replaces_get_disjoint_extents(void **state)
+{
+	struct sfx *f = *state;
+	struct store *h1 = sfx_open(f, STORE_O_RDWR), *h2 = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	struct store_replace *r1, *r2;
+	assert_int_equal(store_replace_begin(h1, "a.vsv", STORE_KIND_VSV, 1 << 20, &r1, &e), 0);
+	assert_int_equal(store_replace_begin(h2, "b.vsv", STORE_KIND_VSV, 1 << 20, &r2, &e), 0);
+	static uint8_t pa[300000], pb[300000];
+	sfx_fill(pa, sizeof(pa), 1);
+	sfx_fill(pb, sizeof(pb), 2);
+	for (size_t off = 0; off < sizeof(pa); off += 50000) {
+		assert_int_equal(store_replace_write(r1, pa + off, 50000), 0);
+		assert_int_equal(store_replace_write(r2, pb + off, 50000), 0);
+	}
+	struct store_obj *o;
+	size_t n;
+	assert_int_equal(store_list(h1, &o, &n, &e), 0);
+	assert_int_equal(n, 0); /* pending entries are not objects */
+	free(o);
+	assert_int_equal(store_replace_commit(r2, &e), 0);
+	assert_int_equal(store_replace_commit(r1, &e), 0);
+	void *buf;
+	size_t len;
+	assert_int_equal(store_read_file(h2, "a.vsv", 1 << 20, &buf, &len, &e), 0);
+	assert_int_equal(len, sizeof(pa));
+	assert_memory_equal(buf, pa, sizeof(pa));
+	free(buf);
+	assert_int_equal(store_read_file(h1, "b.vsv", 1 << 20, &buf, &len, &e), 0);
+	assert_int_equal(len, sizeof(pb));
+	assert_memory_equal(buf, pb, sizeof(pb));
+	free(buf);
+	struct store_df d0, d1, d2;
+	assert_int_equal(store_df(h1, &d0, &e), 0);
+
+	/* A writer dies between begin and commit. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *c = sfx_open(f, STORE_O_RDWR);
+		struct store_replace *rc;
+		if (store_replace_begin(c, "a.vsv", STORE_KIND_VSV, 1 << 20, &rc, NULL) < 0 ||
+		    store_replace_write(rc, pb, 4096) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(store_df(h1, &d1, &e), 0);
+	assert_true(d1.used > d0.used); /* its extent stays taken */
+	assert_int_equal(d1.objects, 2);
+	assert_int_equal(store_read_file(h1, "a.vsv", 1 << 20, &buf, &len, &e), 0);
+	assert_memory_equal(buf, pa, sizeof(pa)); /* the old object is intact */
+	free(buf);
+	assert_int_equal(store_write_file(h1, "a.vsv", STORE_KIND_VSV, pb, 1000, &e), 0);
+	assert_int_equal(store_df(h1, &d2, &e), 0);
+	assert_true(d2.used < d1.used); /* the dead writer's extent is free again */
+	assert_int_equal(store_close(h1), 0);
+	assert_int_equal(store_close(h2), 0);
+}
 
 int main(void)
 {
@@ -503,6 +572,7 @@ int main(void)
 		T(test_store_gpt_differencing_child_over_a_parent_object),
 		T(test_store_gpt_rename_replaces_the_target_and_takes_its_kind),
 		T(test_store_gpt_generation_moves_on_the_first_write_after_open_or_a_read),
+		T(test_store_gpt_concurrent_replaces_get_disjoint_extents),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
