@@ -92,8 +92,20 @@ void tlb_flush(struct cpu *c)
 
 void tlb_flush_page(struct cpu *c, uint32_t lin)
 {
-	if (c->tlb_large) {   /* a 4 MiB mapping may cover many 4 KiB entries */
-		tlb_flush(c);
+	if (c->tlb_large) {
+		/* A 4 MiB mapping may be cached as many 4 KiB entries, all in
+		 * the same 4 MiB-aligned region: drop that region's entries (a
+		 * superset of what INVLPG must drop). A full flush here cost a
+		 * whole TLB refill per INVLPG once the kernel maps lowmem with
+		 * PSE pages. */
+		for (int u = 0; u < 2; u++)
+			for (unsigned k = 0; k < TLB_SIZE; k++) {
+				struct tlb_entry *e = &c->tlb[u][k];
+				if (((e->tag_r ^ lin) >> 22) == 0 || ((e->tag_w ^ lin) >> 22) == 0)
+					e->tag_r = e->tag_w = TLB_INVALID;
+			}
+		if (((c->fetch_lin ^ lin) >> 22) == 0)
+			c->fetch_lin = TLB_INVALID;
 		return;
 	}
 	unsigned i = (lin >> 12) & (TLB_SIZE - 1);

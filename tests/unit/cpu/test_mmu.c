@@ -148,6 +148,32 @@ static void test_4mib_page_with_pse(void **state)
 	assert_true(h_r32(&h, PD + 4) & 0x20);
 }
 
+/* INVLPG of one address of a 4 MiB page drops every 4 KiB granule the
+ * TLB holds of it (not just the one of that address). */
+static void test_invlpg_in_a_4mib_page_drops_all_its_granules(void **state)
+{
+	(void)state;
+	h_w32(&h, PD + 4, 0x000000 | 0x80 | P | W);   /* 4 MiB at lin 0x400000 -> phys 0 */
+	h_w32(&h, 0x2000, 0x5a5a5a5a);
+	h_w32(&h, 0x3000, 0x6b6b6b6b);
+	h_get(&h)->cr4 = CR4_PSE;
+	h_put(&h);
+	/* in one run: cache two granules, unmap the 4 MiB page, INVLPG its
+	 * first byte; the other granule must be gone too */
+	static const uint8_t code[] = {
+		0xa1, 0x00, 0x20, 0x40, 0x00,                               /* mov eax, [0x402000] */
+		0x8b, 0x0d, 0x00, 0x30, 0x40, 0x00,                         /* mov ecx, [0x403000] */
+		0xc7, 0x05, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, /* mov dword [PD+4], 0 */
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00,                   /* invlpg [0x400000] */
+		0x8b, 0x0d, 0x00, 0x30, 0x40, 0x00,                         /* mov ecx, [0x403000] */
+	};
+	assert_int_equal(run_code(code, sizeof(code), 5), EXC_PF);
+	assert_int_equal(h.st.gpr[CPU_EAX], 0x5a5a5a5a);
+	assert_int_equal(h.st.gpr[CPU_ECX], 0x6b6b6b6b);
+	assert_int_equal(h.st.cr2, 0x403000);
+	assert_int_equal(h.st.eip, H_CODE + 28);
+}
+
 static void test_dirty_log_has_written_pages_only(void **state)
 {
 	(void)state;
@@ -176,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_user_read_of_supervisor_page_faults),
 		cmocka_unit_test(test_accessed_and_dirty_bits),
 		cmocka_unit_test(test_invlpg_drops_a_stale_translation),
+		cmocka_unit_test(test_invlpg_in_a_4mib_page_drops_all_its_granules),
 		cmocka_unit_test(test_4mib_page_with_pse),
 		cmocka_unit_test(test_dirty_log_has_written_pages_only),
 	};
