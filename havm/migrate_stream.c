@@ -44,10 +44,10 @@
 #include <unistd.h>
 
 #define OFFER_SUFFIX ".migrate"
-#define MAGIC "havm-migrate 1"
-#define TOKEN_BYTES 16
-#define MAX_ADDRS 8
-#define LINE_MAX_LEN 1024
+#define MAGIC HAVM_MIGRATE_OFFER_MAGIC
+#define TOKEN_BYTES HAVM_MIGRATE_TOKEN_BYTES
+#define MAX_ADDRS HAVM_MIGRATE_MAX_ADDRS
+#define LINE_MAX_LEN HAVM_MIGRATE_LINE_MAX
 /* A request line must arrive this soon after a connection. */
 #define REQUEST_MS 5000
 /* The helper's start, as seen by migrate_to. */
@@ -57,13 +57,6 @@
 /* The source's whole migration as the helper allows it. */
 #define MIGRATE_MS 120000
 #define HELPER_LOG "migrate.log"
-
-struct offer {
-	unsigned port;
-	char token[2 * TOKEN_BYTES + 1];
-	char addrs[MAX_ADDRS][INET_ADDRSTRLEN];
-	unsigned n_addrs;
-};
 
 static int64_t now_ms(void)
 {
@@ -148,7 +141,7 @@ static int send_line(int fd, const char *line)
 
 /* This node's IPv4 addresses that are up, loopback last (a target on the
  * same host, as in the integration test, reaches it there). */
-static void local_addrs(struct offer *o)
+static void local_addrs(struct havm_migrate_offer *o)
 {
 	struct ifaddrs *ifa = NULL;
 	o->n_addrs = 0;
@@ -165,21 +158,20 @@ static void local_addrs(struct offer *o)
 	snprintf(o->addrs[o->n_addrs++], INET_ADDRSTRLEN, "127.0.0.1");
 }
 
-static int write_offer(const char *path, const struct offer *o, struct havm_err *e)
+static int write_offer(const char *path, const struct havm_migrate_offer *o, struct havm_err *e)
 {
 	char tmp[PATH_MAX + 8];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return havm_err_set(e, HAVM_E_CONFIG, -ENAMETOOLONG, "%s: path too long", path);
 	char line[LINE_MAX_LEN];
-	int n = snprintf(line, sizeof(line), MAGIC " %u %s", o->port, o->token);
-	for (unsigned i = 0; i < o->n_addrs; i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", o->addrs[i]);
-	snprintf(line + n, sizeof(line) - (size_t)n, "\n");
+	int n = havm_migrate_offer_format(o, line, sizeof(line));
+	if (n < 0)
+		return havm_err_set(e, HAVM_E_INTERNAL, n, "%s: offer too long", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return havm_err_set(e, HAVM_E_IO, -errno, "%s: %s", tmp, strerror(errno));
 	int rc = 0;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || fsync(fd) < 0)
+	if (write(fd, line, (size_t)n) != (ssize_t)n || fsync(fd) < 0)
 		rc = errno ? -errno : -EIO;
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)
@@ -191,44 +183,26 @@ static int write_offer(const char *path, const struct offer *o, struct havm_err 
 	return 0;
 }
 
-static int read_offer(const char *path, struct offer *o, struct havm_err *e)
+static int read_offer(const char *path, struct havm_migrate_offer *o, struct havm_err *e)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return havm_err_set(e, errno == ENOENT ? HAVM_E_NOTFOUND : HAVM_E_IO, -errno,
 				    "no migration offer %s: %s", path, strerror(errno));
 	char line[LINE_MAX_LEN];
-	bool got = fgets(line, sizeof(line), f) != NULL;
+	size_t n = fread(line, 1, sizeof(line), f);
 	fclose(f);
-	memset(o, 0, sizeof(*o));
-	char *save = NULL, *tok[MAX_ADDRS + 4];
-	unsigned n = 0;
-	for (char *t = got ? strtok_r(line, " \n", &save) : NULL; t && n < MAX_ADDRS + 4;
-	     t = strtok_r(NULL, " \n", &save))
-		tok[n++] = t;
-	char *end = NULL;
-	unsigned long port = n >= 5 ? strtoul(tok[2], &end, 10) : 0;
-	if (n < 5 || strcmp(tok[0], "havm-migrate") || strcmp(tok[1], "1") || !end || *end || port == 0 ||
-	    port > 65535 || strlen(tok[3]) != 2 * TOKEN_BYTES)
-		return havm_err_set(e, HAVM_E_FORMAT, -EINVAL,
-				    "%s: expected \"" MAGIC " PORT TOKEN ADDR...\"", path);
-	o->port = (unsigned)port;
-	memcpy(o->token, tok[3], sizeof(o->token));
-	for (unsigned i = 4; i < n && o->n_addrs < MAX_ADDRS; i++) {
-		struct in_addr a;
-		if (inet_pton(AF_INET, tok[i], &a) != 1)
-			return havm_err_set(e, HAVM_E_FORMAT, -EINVAL, "%s: address %u \"%s\" is not IPv4",
-					    path, i - 3, tok[i]);
-		snprintf(o->addrs[o->n_addrs++], INET_ADDRSTRLEN, "%s", tok[i]);
-	}
-	return 0;
+	int rc = havm_migrate_offer_parse(line, n, o, e);
+	if (rc < 0)
+		havm_err_prefix(e, "%s", path);
+	return rc;
 }
 
 /* Removes the offer file only when it is still ours (a later offer may
  * have replaced it). */
 static void remove_offer(const char *path, const char *token)
 {
-	struct offer o;
+	struct havm_migrate_offer o;
 	struct havm_err e;
 	if (read_offer(path, &o, &e) == 0 && strcmp(o.token, token) == 0)
 		unlink(path);
@@ -337,7 +311,7 @@ int havm_migrate_offer(struct havm_vm *vm, const struct havm_migrate_opts *opts,
 	if (st != HAVM_VM_RUNNING)
 		return havm_err_set(e, HAVM_E_STATE, -ESRCH, "vm %s: migrate: not running on this node (%s)",
 				    vm->name, havm_vm_status_name(st));
-	struct offer o = { 0 };
+	struct havm_migrate_offer o = { 0 };
 	if (random_token(o.token) < 0)
 		return havm_err_set(e, HAVM_E_INTERNAL, -EIO, "vm %s: no random token", vm->name);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -406,7 +380,7 @@ int havm_migrate_offer(struct havm_vm *vm, const struct havm_migrate_opts *opts,
 
 struct pull {
 	struct havm_vm *vm;
-	struct offer offer;
+	struct havm_migrate_offer offer;
 	unsigned my_port;
 	char my_token[2 * TOKEN_BYTES + 1];
 	int64_t until;

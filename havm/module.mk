@@ -2,7 +2,7 @@
 # quorum gate, Open..Terminate) and the `havm` CLI over it.
 LIBRARIES += lifecycle
 lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/online.c havm/stop.c \
-	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/migrate_stream.c havm/fence_check.c
+	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/migrate_stream.c havm/migrate_offer.c havm/fence_check.c
 lifecycle_LDLIBS := -lquorum -lcmap -lqb
 # What a user of the lifecycle links: it validates .vmc files with vmcore's
 # parser and talks to vmm through vmcore's control client.
@@ -39,6 +39,8 @@ INTEGRATION_TESTS += tests/integration/test_quorum_corosync.sh
 INTEGRATION_TESTS += tests/integration/test_lifecycle_vmm.sh tests/integration/test_lifecycle_saverestore.sh \
 	tests/integration/test_lifecycle_store.sh
 
+FUZZERS += migrate_offer_fuzz
+migrate_offer_fuzz_SRCS := tests/fuzz/migrate_offer_fuzz.c havm/migrate_offer.c common/err.c
 FUZZERS += runtime_parse_fuzz
 runtime_parse_fuzz_SRCS := tests/fuzz/runtime_parse_fuzz.c havm/runtime.c common/err.c common/sys.c \
 	common/log.c common/fault.c

@@ -118,7 +118,7 @@ if vmha_advertises migrate_to && vmha_advertises migrate_from; then
 	check "migrate: the offer is gone" test ! -e "$BED_DIR/store/$VMHA_VM.vsv.migrate"
 	gap=$((${nf:-0} - ${ol:-0}))
 	check "migrate: the guest-visible gap is recorded ($gap ms)" test -n "${nf:-}" -a -n "${ol:-}" -a "$gap" -gt 0
-	diag "timing: live migration $active -> $to: guest service gap $gap ms (last ack on $active to first on $to); agent: ${vdown:-no downtime line}"
+	diag "timing: live migration $active -> $to: guest service gap $gap ms (last ack on $active to first on $to), guest schedule slip $(vmha_stall "$tm") ms; agent: ${vdown:-no downtime line}"
 	bed_crm 1 crm_resource -r "$VMHA_RSC" --meta -d allow-migrate >/dev/null 2>&1
 	active=$to
 	sleep 2
@@ -201,6 +201,8 @@ check "storage loss: never on two nodes" no_overlap_since "$ts"
 bed_san_restore "$active"
 
 bed_sample_stop
+diag "sampler: $(wc -l <"$BED_DIR/sample-$VMHA_RSC.transients") two-node reads not confirmed by the reverse read (a handover between two probes):"
+sed 's/^/#   /' "$BED_DIR/sample-$VMHA_RSC.transients"
 vmha_collect_stop
 check_eq "the VM never ran on two nodes at once (whole run)" "" "$(bed_sample_overlaps "$VMHA_RSC")"
 acked=$(vmha_ack_count)

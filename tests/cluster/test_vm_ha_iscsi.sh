@@ -123,6 +123,8 @@ bed_san_restore "$lost"
 bed_crm 1 crm_resource --cleanup -r "$VMHA_RSC" >/dev/null 2>&1
 
 bed_sample_stop
+diag "sampler: $(wc -l <"$BED_DIR/sample-$VMHA_RSC.transients") two-node reads not confirmed by the reverse read (a handover between two probes):"
+sed 's/^/#   /' "$BED_DIR/sample-$VMHA_RSC.transients"
 vmha_collect_stop
 acked=$(vmha_ack_count)
 check "the guest saw records acknowledged ($acked)" test "$acked" -gt 50

@@ -132,17 +132,36 @@ bed_wait_where() {
 # records, every INTERVAL, on which nodes RSC is really active:
 # "<epoch ms> <node...>" lines in $BED_DIR/sample-RSC.log. PROBE K RSC returns
 # 0 when RSC is active on node K. Stops by itself after MAX_S.
+# The nodes are probed one after the other, so a handover (A stops, then B
+# starts) that falls between the reads of A and B looks like both: a pass
+# that finds more than one node is confirmed at once by probing them again
+# in reverse order, and only nodes active in both passes are recorded. An
+# overlap that lasts is seen by both; the unconfirmed passes are kept in
+# $BED_DIR/sample-RSC.transients for the record.
 bed_sample_start() {
 	local rsc=$1 probe=${2:-bed_probe_self} interval=${3:-0.3} max=${4:-900}
 	local log=$BED_DIR/sample-$rsc.log
 	: >"$log"
+	: >"$BED_DIR/sample-$rsc.transients"
 	(
 		end=$((SECONDS + max))
 		while ((SECONDS < end)); do
-			line=$(bed_now_ms)
+			t=$(bed_now_ms)
+			on=()
 			for k in $(bed_nodes_up); do
-				"$probe" "$k" "$rsc" && line+=" n$k"
+				"$probe" "$k" "$rsc" && on+=("$k")
 			done
+			if ((${#on[@]} > 1)); then
+				both=()
+				for ((i = ${#on[@]} - 1; i >= 0; i--)); do
+					"$probe" "${on[i]}" "$rsc" && both=("${on[i]}" "${both[@]}")
+				done
+				((${#both[@]} < ${#on[@]})) &&
+					echo "$t ${on[*]/#/n} -> ${both[*]/#/n}" >>"$BED_DIR/sample-$rsc.transients"
+				on=("${both[@]}")
+			fi
+			line=$t
+			for k in "${on[@]}"; do line+=" n$k"; done
 			echo "$line" >>"$log"
 			sleep "$interval"
 		done

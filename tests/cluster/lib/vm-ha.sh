@@ -168,6 +168,19 @@ vmha_handoff() {
 		END { if (nn != "") print on, ol, ob, ot, nn, nf, nb, nt }'
 }
 
+# vmha_stall MS: how far the guest's own schedule slipped at the handover
+# after MS, in ms: the gap between the last ack on the old node and the
+# first on the new one, minus the 100 ms of guest time per record between
+# them (by record number; an ack line lost on the way is not counted as
+# downtime). Nothing when there was no handover.
+vmha_stall() {
+	vmha_acks | awk -v t="$1" '
+		$1 <= t { on = $2; ol = $1; os = $3; next }
+		on != "" && $2 == on && nn == "" { ol = $1; os = $3; next }
+		on != "" && $2 != on && nn == "" { nn = $2; nf = $1; ns = $3 }
+		END { if (nn != "") print (nf - ol) - (ns - os) * 100 }'
+}
+
 # vmha_wait_handoff MS [T=60]: until vmha_handoff MS says something.
 vmha_wait_handoff() {
 	_vmha_has_handoff() { [[ -n $(vmha_handoff "$1") ]]; }
