@@ -29,7 +29,7 @@ int havm_migrate_offer_parse(const char *buf, size_t len, struct havm_migrate_of
 				    "offer: expected one line of at most %zu bytes", sizeof(line) - 1);
 	memcpy(line, buf, len);
 	line[len] = '\0';
-	char *save = NULL, *tok[HAVM_MIGRATE_MAX_ADDRS + 5];
+	char *save = NULL, *tok[4 + HAVM_MIGRATE_MAX_ADDRS]; /* magic (2), port, token, addresses */
 	unsigned n = 0;
 	for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		if (n == sizeof(tok) / sizeof(tok[0]))

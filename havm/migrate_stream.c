@@ -476,6 +476,23 @@ static void *pull_thread(void *arg)
 	return NULL;
 }
 
+/* "ok BYTES PASSES TOTAL_MS DOWNTIME_MS CONVERGED" into @out (figures for
+ * the log only: a malformed field leaves its zero). */
+static void parse_answer(const char *a, struct havm_migrate_report *out)
+{
+	char *end = NULL;
+	const char *s = a + 3; /* after "ok " */
+	out->bytes = strtoull(s, &end, 10);
+	s = end;
+	out->passes = (unsigned)strtoul(s, &end, 10);
+	s = end;
+	out->total_ms = strtod(s, &end);
+	s = end;
+	out->downtime_ms = strtod(s, &end);
+	s = end;
+	out->converged = strtoul(s, &end, 10) != 0;
+}
+
 /* A free TCP port of this node (bound and released: the vmm binds it
  * again with SO_REUSEADDR a moment later). */
 static int free_port(unsigned *port)
@@ -542,15 +559,8 @@ int havm_migrate_in(struct havm_vm *vm, const struct havm_deadline *dl, struct h
 	if (rc < 0 && !p->ok)
 		havm_err_prefix(e, "vm %s: migration from the source failed (%s)", vm->name,
 				p->answer[0] ? p->answer : "no answer");
-	if (p->ok) {
-		unsigned conv = 1;
-		unsigned long long bytes = 0;
-		if (sscanf(p->answer, "ok %llu %u %lf %lf %u", &bytes, &out->passes, &out->total_ms,
-			   &out->downtime_ms, &conv) >= 4) {
-			out->bytes = bytes;
-			out->converged = conv != 0;
-		}
-	}
+	if (p->ok)
+		parse_answer(p->answer, out);
 out:
 	vm->incoming[0] = 0;
 	free(p);

@@ -112,7 +112,7 @@ static int receive(int fd, uint8_t **out, size_t *len, size_t cap, const char *a
 	unsigned restarts = 0;
 	int rc;
 	for (;;) {
-		uint8_t h[4];
+		uint8_t h[4] = { 0 };
 		if ((rc = read_full(fd, h, sizeof(h))) < 0)
 			break;
 		uint32_t flen = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
