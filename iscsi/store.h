@@ -21,12 +21,14 @@
  * vsv_writer_open_sink with store_replace_sink). A crash at any point leaves
  * either the old object or the new one, never a mix, and the store valid.
  *
- * Concurrency: the store does no locking between nodes. The cluster
- * (Pacemaker + SCSI-3 PR) guarantees one writer per VM's objects, and table
- * changes (create/remove/replace commit) are run by one node at a time (the
- * one holding the VM's resource; admins run `havm store` with the resource
- * stopped). Within a process, a store handle and its regions are used by one
- * thread; one replace may be pending per handle.
+ * Concurrency: every table change re-reads the table first; processes of
+ * one node are serialised by an flock per store (store_lock.c); a replace
+ * takes its extent in the table (a pending entry) before writing. There is
+ * no lock between nodes: the cluster (Pacemaker + SCSI-3 PR) guarantees one
+ * writer per VM's objects, and table changes of two nodes must not overlap
+ * in time (admins run `havm store` with the resources stopped). Within a
+ * process, a store handle and its regions are used by one thread; one
+ * replace may be pending per handle.
  *
  * Return convention (docs/conventions.md): 0 or -errno, @err filled. */
 #ifndef HAVM_ISCSI_STORE_H

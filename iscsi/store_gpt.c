@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ALIGN_SECTORS 2048u /* 1 MiB */
 #define SLACK_SHIFT 48
@@ -49,6 +50,7 @@ struct gpt_store {
 	char *url;
 	int refs;    /* the store handle + open regions */
 	int broken;  /* a table write failed: refuse changes until reopened */
+	int lock_fd; /* this node's lock for table changes (store_lock.c), -1 = none */
 	struct gpt_table t;
 	uint64_t resv_first, resv_last; /* a pending replace's extent; 0,0 = none */
 	/* Objects whose generation moved on since it was last read: their
@@ -247,7 +249,7 @@ static void quiet_set(struct gpt_store *gs, const char *name, int on)
 
 /* A new unique GUID for object @name: its generation moves on (durably:
  * the table write flushes) before the write that asked for it. */
-static int gs_bump(struct gpt_store *gs, const char *name, struct havm_err *err)
+static int gs_bump_locked(struct gpt_store *gs, const char *name, struct havm_err *err)
 {
 	if (gs->broken)
 		return havm_err_set(err, HAVM_E_IO, -EIO, "%s: an earlier table write failed; reopen the store",
@@ -275,6 +277,14 @@ static int gs_bump(struct gpt_store *gs, const char *name, struct havm_err *err)
 		     part_generation(&nt->part[i]));
 	}
 	free(nt);
+	return rc;
+}
+
+static int gs_bump(struct gpt_store *gs, const char *name, struct havm_err *err)
+{
+	store_lock(gs->lock_fd);
+	int rc = gs_bump_locked(gs, name, err);
+	store_unlock(gs->lock_fd);
 	return rc;
 }
 
@@ -335,7 +345,8 @@ static int g_list(struct store *s, struct store_obj **objs, size_t *n, struct ha
 	return 0;
 }
 
-static int g_create(struct store *s, const char *name, enum store_kind kind, uint64_t size, struct havm_err *err)
+static int create_locked(struct store *s, const char *name, enum store_kind kind, uint64_t size,
+			 struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
@@ -371,7 +382,7 @@ static int g_create(struct store *s, const char *name, enum store_kind kind, uin
 	return rc;
 }
 
-static int g_remove(struct store *s, const char *name, struct havm_err *err)
+static int remove_locked(struct store *s, const char *name, struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
@@ -392,14 +403,37 @@ static int g_remove(struct store *s, const char *name, struct havm_err *err)
 	return rc;
 }
 
+static int g_create(struct store *s, const char *name, enum store_kind kind, uint64_t size, struct havm_err *err)
+{
+	store_lock(gs_of(s)->lock_fd);
+	int rc = create_locked(s, name, kind, size, err);
+	store_unlock(gs_of(s)->lock_fd);
+	return rc;
+}
+
+static int g_remove(struct store *s, const char *name, struct havm_err *err)
+{
+	store_lock(gs_of(s)->lock_fd);
+	int rc = remove_locked(s, name, err);
+	store_unlock(gs_of(s)->lock_fd);
+	return rc;
+}
+
+static void gs_free(struct gpt_store *gs)
+{
+	if (gs->lock_fd >= 0)
+		close(gs->lock_fd);
+	free(gs->url);
+	free(gs);
+}
+
 static void dev_ref(void *opaque, int delta)
 {
 	struct gpt_store *gs = opaque;
 	gs->refs += delta;
 	if (gs->refs == 0) {
 		blk_backend_close(gs->dev);
-		free(gs->url);
-		free(gs);
+		gs_free(gs);
 	}
 }
 
@@ -437,7 +471,7 @@ static int gr_write(struct store_replace *r, const void *buf, size_t len)
 
 /* Drops the pending entry (best effort: a stale one is dropped by the
  * next replace of the same object). */
-static void gr_abort(struct store_replace *r)
+static void abort_locked(struct store_replace *r)
 {
 	struct gpt_store *gs = gs_of(r->s);
 	struct gpt_replace *g = r->impl;
@@ -458,7 +492,7 @@ static void gr_abort(struct store_replace *r)
 	free(r->impl);
 }
 
-static int gr_commit(struct store_replace *r, struct havm_err *err)
+static int commit_locked(struct store_replace *r, struct havm_err *err)
 {
 	struct store *s = r->s;
 	struct gpt_store *gs = gs_of(s);
@@ -468,13 +502,13 @@ static int gr_commit(struct store_replace *r, struct havm_err *err)
 	if (rc == 0 && HAVM_FAULT("store.replace_flushed"))
 		rc = -EIO;
 	if (rc < 0) {
-		gr_abort(r);
+		abort_locked(r);
 		return havm_err_set(err, HAVM_E_IO, rc, "%s: flushing the new '%s': %s", s->url, r->name,
 				    strerror(-rc));
 	}
 	struct gpt_table *nt = malloc(sizeof(*nt));
 	if (!nt) {
-		gr_abort(r);
+		abort_locked(r);
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	}
 	rc = refresh(gs, err);
@@ -486,7 +520,7 @@ static int gr_commit(struct store_replace *r, struct havm_err *err)
 				  s->url, r->name);
 	if (rc < 0) {
 		free(nt);
-		gr_abort(r);
+		abort_locked(r);
 		return rc;
 	}
 	/* One table write: the object points at the new data, the pending
@@ -498,9 +532,26 @@ static int gr_commit(struct store_replace *r, struct havm_err *err)
 		slot = pend;
 	fill_part(&nt->part[slot], r->name, r->kind, g->first, r->written);
 	g->reserved = false;
-	gr_abort(r); /* the reservation ends; the table decides now */
+	abort_locked(r); /* the reservation ends; the table decides now */
 	rc = commit_table(s, nt, err);
 	free(nt);
+	return rc;
+}
+
+static void gr_abort(struct store_replace *r)
+{
+	int fd = gs_of(r->s)->lock_fd;
+	store_lock(fd);
+	abort_locked(r);
+	store_unlock(fd);
+}
+
+static int gr_commit(struct store_replace *r, struct havm_err *err)
+{
+	int fd = gs_of(r->s)->lock_fd;
+	store_lock(fd);
+	int rc = commit_locked(r, err);
+	store_unlock(fd);
 	return rc;
 }
 
@@ -510,8 +561,8 @@ static const struct store_replace_ops gpt_replace_ops = {
 	.abort = gr_abort,
 };
 
-static int g_replace_begin(struct store *s, const char *name, enum store_kind kind, uint64_t max_size,
-			   struct store_replace **out, struct havm_err *err)
+static int begin_locked(struct store *s, const char *name, enum store_kind kind, uint64_t max_size,
+			struct store_replace **out, struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
@@ -573,7 +624,16 @@ static int g_replace_begin(struct store *s, const char *name, enum store_kind ki
 	return 0;
 }
 
-static int g_rename(struct store *s, const char *from, const char *to, struct havm_err *err)
+static int g_replace_begin(struct store *s, const char *name, enum store_kind kind, uint64_t max_size,
+			   struct store_replace **out, struct havm_err *err)
+{
+	store_lock(gs_of(s)->lock_fd);
+	int rc = begin_locked(s, name, kind, max_size, out, err);
+	store_unlock(gs_of(s)->lock_fd);
+	return rc;
+}
+
+static int rename_locked(struct store *s, const char *from, const char *to, struct havm_err *err)
 {
 	struct gpt_store *gs = gs_of(s);
 	int rc = check_writable(s, err);
@@ -596,6 +656,14 @@ static int g_rename(struct store *s, const char *from, const char *to, struct ha
 	free(nt);
 	if (rc == 0)
 		hlog(LOG_INFO, "%s: renamed '%s' to '%s'", s->url, from, to);
+	return rc;
+}
+
+static int g_rename(struct store *s, const char *from, const char *to, struct havm_err *err)
+{
+	store_lock(gs_of(s)->lock_fd);
+	int rc = rename_locked(s, from, to, err);
+	store_unlock(gs_of(s)->lock_fd);
 	return rc;
 }
 
@@ -647,8 +715,7 @@ static int g_close(struct store *s)
 		int crc = blk_backend_close(gs->dev);
 		if (rc == 0)
 			rc = crc;
-		free(gs->url);
-		free(gs);
+		gs_free(gs);
 	} else {
 		gs->refs--; /* regions still open keep the device */
 	}
@@ -677,9 +744,10 @@ int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *er
 	}
 	gs->dev = dev;
 	gs->refs = 1;
+	gs->lock_fd = (s->flags & STORE_O_RDWR) ? store_lock_open(s->url) : -1;
 	if (!(gs->url = strdup(s->url))) {
 		blk_backend_close(dev);
-		free(gs);
+		gs_free(gs);
 		return havm_err_set(err, HAVM_E_IO, -ENOMEM, "out of memory");
 	}
 	int rc = gpt_read(dev, &gs->t, err);
@@ -695,11 +763,18 @@ int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *er
 		}
 	}
 	if ((s->flags & STORE_O_RDWR) && rc != (GPT_PRIMARY_OK | GPT_BACKUP_OK)) {
-		/* One copy is bad or stale (a crash between the two): write both
-		 * from the valid one before anything allocates free space. */
-		hlog(LOG_WARNING, "%s: repairing the %s GPT copy", dev->name,
-		     !(rc & GPT_PRIMARY_OK) ? "primary" : "backup");
-		rc = gpt_write(dev, &gs->t, false, err);
+		/* One copy is bad or stale: a crash between the two, or another
+		 * process of this node writing the table right now. Under the
+		 * lock, read again; if a copy is still bad, write both from the
+		 * valid one before anything allocates free space. */
+		store_lock(gs->lock_fd);
+		rc = gpt_read(dev, &gs->t, err);
+		if (rc > 0 && rc != (GPT_PRIMARY_OK | GPT_BACKUP_OK)) {
+			hlog(LOG_WARNING, "%s: repairing the %s GPT copy", dev->name,
+			     !(rc & GPT_PRIMARY_OK) ? "primary" : "backup");
+			rc = gpt_write(dev, &gs->t, false, err);
+		}
+		store_unlock(gs->lock_fd);
 		if (rc < 0)
 			goto fail;
 	}
@@ -709,8 +784,7 @@ int store_gpt_open(struct store *s, struct blk_backend *dev, struct havm_err *er
 fail:
 	havm_err_prefix(err, "store %s", s->url);
 	blk_backend_close(dev);
-	free(gs->url);
-	free(gs);
+	gs_free(gs);
 	return rc;
 }
 

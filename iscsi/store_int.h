@@ -72,4 +72,10 @@ int store_dir_obj_path(struct store *s, const char *name, char *buf, size_t len,
 
 int store_obj_cmp(const void *a, const void *b);
 
+/* This node's lock for table changes of the store at @url (store_lock.c):
+ * an fd, or -1 when none could be made (then no locking). */
+int store_lock_open(const char *url);
+void store_lock(int fd);
+void store_unlock(int fd);
+
 #endif

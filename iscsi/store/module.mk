@@ -3,7 +3,7 @@
 # LUN code; sorts after havm/module.mk, so it can extend the havm program.
 LIBRARIES += havm_store
 havm_store_SRCS := iscsi/gpt.c iscsi/gpt_name.c iscsi/gpt_io.c iscsi/store.c iscsi/store_dir.c \
-	iscsi/store_gpt.c iscsi/store_region.c iscsi/store_lun.c iscsi/store_copy.c iscsi/store_disk.c
+	iscsi/store_gpt.c iscsi/store_lock.c iscsi/store_region.c iscsi/store_lun.c iscsi/store_copy.c iscsi/store_disk.c
 havm_store_LDLIBS := -lz
 STORE_LIBS := havm_store havm_iscsi vmcore_disk common
 

@@ -553,6 +553,41 @@ static void test_store_gpt_concurrent_replaces_get_disjoint_extents(void **state
 	assert_int_equal(store_close(h1), 0);
 	assert_int_equal(store_close(h2), 0);
 }
+/* Two processes of one node changing the table at full speed: each change
+ * re-reads, edits and rewrites the whole table under this node's lock
+ * (store_lock.c), so none is lost. */
+static void test_store_gpt_two_processes_changing_the_table_lose_nothing(void **state)
+{
+	struct sfx *f = *state;
+	enum { N = 20 };
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *c = sfx_open(f, STORE_O_RDWR);
+		for (int i = 0; i < N; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "c%d.vmc", i);
+			if (store_write_file(c, name, STORE_KIND_VMC, "c", 1, NULL) < 0)
+				_exit(1);
+		}
+		_exit(store_close(c) < 0);
+	}
+	struct store *h = sfx_open(f, STORE_O_RDWR);
+	struct havm_err e;
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%d.vmc", i);
+		assert_int_equal(store_write_file(h, name, STORE_KIND_VMC, "p", 1, &e), 0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct store_obj *o;
+	size_t n;
+	assert_int_equal(store_list(h, &o, &n, &e), 0);
+	assert_int_equal(n, 2 * N);
+	free(o);
+	assert_int_equal(store_close(h), 0);
+}
 
 int main(void)
 {
@@ -573,6 +608,7 @@ int main(void)
 		T(test_store_gpt_rename_replaces_the_target_and_takes_its_kind),
 		T(test_store_gpt_generation_moves_on_the_first_write_after_open_or_a_read),
 		T(test_store_gpt_concurrent_replaces_get_disjoint_extents),
+		T(test_store_gpt_two_processes_changing_the_table_lose_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
