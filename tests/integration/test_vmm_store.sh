@@ -102,6 +102,11 @@ scenario() {
 	check_eq "$t: restored: the first ack is the one after the saved one" $((saved + 1)) "$(first_ack "$b")"
 	check_fails "$t: restored: no reboot (no boot line)" grep -q '^recorder: boot' "$b"
 	check_eq "$t: status says restored" true "$(field restored "$(ctl "${t}b" '{"cmd":"status"}')")"
+	# A checkpoint, then the guest writes on: the checkpoint is stale.
+	r=$(ctl "${t}b" '{"cmd":"checkpoint","path":"ck.vsv"}')
+	check_eq "$t: checkpoint into the store: ok" true "$(field ok "$r")"
+	local ck=$(last_ack "$b")
+	check "$t: ... the guest writes on after it" wait_for 30 ack_at_least "$b" $((ck + 2))
 	quit "${t}b"
 	# Records on the disk object: the saved ones and those written after the restore.
 	$havm store export --raw "$url" web1.vhd "$scratch/$t-disk.raw"
@@ -116,6 +121,9 @@ scenario() {
 	check "$t: stale .vsv: the error says the disk moved on (its write generation)" \
 		grep -q 'disk vda has moved on since the save' "$scratch/$t-stale.err"
 	check_fails "$t: stale .vsv: nothing ran" grep -q '^ack' "$scratch/$t-stale.out"
+	"$vmm" run --store "$url" web1.vmc --restore ck.vsv >"$scratch/$t-ck.out" 2>"$scratch/$t-ck.err" </dev/null
+	check_eq "$t: a checkpoint whose disk was written after it: refused, exit 9" 9 "$?"
+	check "$t: ... the disk moved on" grep -q 'disk vda has moved on since the save' "$scratch/$t-ck.err"
 
 	# --- a save killed mid-way leaves the previous .vsv ------------------------
 	start "${t}c" "$url" tick1.vmc
