@@ -32,7 +32,11 @@ uint32_t shift_op(struct cpu *c, unsigned op, uint32_t v, unsigned count, unsign
 	if (count == 0)
 		return v & m;
 	v &= m;
-	uint32_t f = flags_get(c), r, cf;
+	/* only the rotates keep flags of the old EFLAGS (SZAP, and CF for RCL/
+	 * RCR); the shifts write every arithmetic flag, so they skip the cost
+	 * of materialising the lazy flags (a hot path of the kernel's
+	 * in-guest xz decompressor) */
+	uint32_t f = op < 4 ? flags_get(c) : 0, r, cf;
 	switch (op) {
 	case 0: { /* ROL */
 		unsigned n = count % bits;
