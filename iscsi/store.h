@@ -102,6 +102,11 @@ struct store_open_opts {
 	uint64_t pr_key; /* 0 = no guard */
 	lun_fenced_fn on_fenced;
 	void *fenced_opaque;
+	/* The LUN's I/O deadline (lun_opts.io_deadline_s; the URL's
+	 * io_deadline=S wins; 0 = none) and what runs when it passes
+	 * (lun_set_lost_fn, with @fenced_opaque). */
+	int io_deadline_s;
+	lun_lost_fn on_lost;
 };
 int store_open_ex(const char *url, unsigned flags, const struct store_open_opts *opts, struct store **out,
 		  struct havm_err *err) HAVM_MUST_CHECK;

@@ -34,9 +34,15 @@ int store_dev_open(const char *url, unsigned flags, const struct store_open_opts
 {
 	if (strncmp(url, "iscsi://", 8) == 0) {
 		struct lun *l;
-		int rc = lun_open(url, NULL, &l, err);
+		struct lun_opts lo;
+		lun_opts_default(&lo);
+		if (opts && opts->io_deadline_s > 0)
+			lo.io_deadline_s = opts->io_deadline_s;
+		int rc = lun_open(url, &lo, &l, err);
 		if (rc < 0)
 			return rc;
+		if (opts && opts->on_lost)
+			lun_set_lost_fn(l, opts->on_lost, opts->fenced_opaque);
 		if (lun_block_size(l) != 512) {
 			rc = havm_err_set(err, HAVM_E_UNSUPPORTED, -ENOTSUP,
 					  "%s: block size %u, the store needs 512-byte blocks", lun_name(l),

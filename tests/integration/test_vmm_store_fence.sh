@@ -12,7 +12,9 @@
 #    writes nothing;
 #  - through the lifecycle (pr_key, store=iscsi://): an idle guest is
 #    reported fenced by IsAlive (exit 5) once the key is preempted, stop
-#    writes nothing, and a start on the fenced node is refused.
+#    writes nothing, and a start on the fenced node is refused;
+#  - the store's LUN carries vmm's I/O deadline: a frozen target stops the
+#    VM (exit 24, storage lost).
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
 vmm=$HAVM_BIN/vmm
@@ -122,4 +124,30 @@ check "... and the LUN received nothing after the preempt" cmp -s "$lunfile" "$s
 out=$(hv online 2>&1)
 check "havm online on the fenced node: refused (fenced)" grep -qi "fenced\|not registered\|$KA" <<<"$out"
 check "... nothing runs" test ! -e "$rd/tk1/vmm.pid"
+
+# --- a lost storage path: the store's LUN carries vmm's I/O deadline --------------
+tgtd_lun 1 2 64
+url2="$(tgtd_url 1 2)?io_deadline=3"
+"$havm" store format "$url2" >/dev/null &&
+	"$havm" store import "$url2" "$scratch/rec.vhd" rec1.vhd >/dev/null &&
+	"$havm" store import "$url2" "$scratch/rec1.vmc" >/dev/null
+check "a second store (io_deadline=3 in its URL)" test $? -eq 0
+at_exit "kill -CONT $TGTD_PID 2>/dev/null"
+rm -f "$scratch/serial.txt"
+"$vmm" run --store "$url2" rec1.vmc --control "$scratch/ctl2.sock" >"$scratch/vmm3.out" 2>"$scratch/vmm3.err" </dev/null &
+pid3=$!
+at_exit "kill -9 $pid3 2>/dev/null; wait $pid3 2>/dev/null"
+for ((i = 0; i < 300; i++)); do grep -q '^ack 5 ' "$scratch/serial.txt" 2>/dev/null && break; sleep 0.1; done
+check "the recorder writes its VHD object" grep -q '^ack 5 ' "$scratch/serial.txt"
+kill -STOP "$TGTD_PID"
+t0=$(date +%s%N)
+for ((i = 0; i < 300; i++)); do kill -0 "$pid3" 2>/dev/null || break; sleep 0.1; done
+wait "$pid3"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$TGTD_PID"
+check_eq "target frozen: the vmm stopped by itself with exit status 24 (storage lost)" 24 "$rc"
+diag "vmm ended ${ms} ms after the target froze (io_deadline 3 s)"
+check "... within the deadline plus 5 s" test "$ms" -lt 8000
+check "... the VM's end says why" grep -q 'ended (storage-lost: disk .* did not complete I/O within 3 s (io_deadline).*), exit status 24' "$scratch/vmm3.err"
 done_testing

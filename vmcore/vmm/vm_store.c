@@ -41,9 +41,22 @@ static void store_fenced(void *priv, struct lun *l)
 		hlog(LOG_ERR, "store %s: FENCED before the VM was built", lun_name(l));
 }
 
+static void store_lost(void *priv, struct lun *l)
+{
+	struct vm *vm = priv;
+	struct lun_opts o;
+	lun_get_opts(l, &o);
+	if (vm->cfg)
+		vm_storage_lost(vm, lun_name(l), o.io_deadline_s);
+	else
+		hlog(LOG_ERR, "store %s: storage path lost before the VM was built", lun_name(l));
+}
+
 static int open_guarded(struct vm *vm, const char *url, struct store **out, struct havm_err *err)
 {
-	struct store_open_opts o = { .on_fenced = store_fenced, .fenced_opaque = vm };
+	/* As iscsi:// disks: the PR guard and vmm's I/O deadline. */
+	struct store_open_opts o = { .on_fenced = store_fenced, .fenced_opaque = vm,
+				     .io_deadline_s = VM_IO_DEADLINE_S, .on_lost = store_lost };
 	int rc = vm_node_key(&o.pr_key, err);
 	if (rc < 0)
 		return rc;
