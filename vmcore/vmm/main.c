@@ -101,6 +101,16 @@ static void report_save(json_object *reply, const char *path, const struct vm_sa
 	json_object_object_add(reply, "converged", json_object_new_boolean(r->converged));
 	json_object_object_add(reply, "total_ms", json_object_new_double((double)r->total_ns / 1e6));
 	json_object_object_add(reply, "downtime_ms", json_object_new_double((double)r->downtime_ns / 1e6));
+	if (!r->stop_reason)
+		return;
+	/* Pre-copy: the rule's view (vmcore/vsv/precopy.h) beside the result. */
+	json_object_object_add(reply, "stop_reason", json_object_new_string(r->stop_reason));
+	json_object_object_add(reply, "downtime_limit_ms", json_object_new_double((double)r->downtime_limit_ns / 1e6));
+	json_object_object_add(reply, "expected_downtime_ms",
+			       json_object_new_double((double)r->expected_downtime_ns / 1e6));
+	json_object_object_add(reply, "bandwidth_mib_s", json_object_new_double(r->bandwidth / 1048576));
+	json_object_object_add(reply, "dirty_rate_mib_s", json_object_new_double(r->dirty_rate / 1048576));
+	json_object_object_add(reply, "last_pass_pages", json_object_new_int64((int64_t)r->last_pages));
 }
 
 static int save_cmd(struct vmm *v, const char *cmd, json_object *req, json_object *reply, struct havm_err *err)
@@ -118,8 +128,13 @@ static int save_cmd(struct vmm *v, const char *cmd, json_object *req, json_objec
 		uint64_t passes = 0;
 		if ((rc = req_u64(req, cmd, "max_passes", &passes, err)) < 0 ||
 		    (rc = req_u64(req, cmd, "max_bytes", &o.max_bytes, err)) < 0 ||
-		    (rc = req_u64(req, cmd, "converge_pages", &o.converge_pages, err)) < 0)
+		    (rc = req_u64(req, cmd, "converge_pages", &o.converge_pages, err)) < 0 ||
+		    (rc = req_u64(req, cmd, "downtime_ms", &o.downtime_ms, err)) < 0)
 			return rc;
+		if (o.downtime_ms > 3600000)
+			return havm_err_set(err, HAVM_E_CONFIG, -EINVAL,
+					    "%s: \"downtime_ms\" is %llu, expected at most 3600000 (1 hour)", cmd,
+					    (unsigned long long)o.downtime_ms);
 		o.max_passes = passes > 1000 ? 1000 : (unsigned)passes;
 		rc = sock ? vm_migrate_socket(&v->vm, path, &o, &r, err) : vm_migrate(&v->vm, path, &o, &r, err);
 	} else {

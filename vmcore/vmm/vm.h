@@ -100,15 +100,28 @@ struct vm_save_report {
 	uint64_t total_ns;        /* from the request to the committed file */
 	uint64_t downtime_ns;     /* the guest was stopped this long */
 	bool converged;           /* pre-copy: the dirty set got small; false = stop-and-copy fallback */
+	/* Pre-copy only (vmcore/vsv/precopy.h): why it stopped ("small",
+	 * "downtime", "no_progress", "max_passes", "max_bytes", "paused",
+	 * "disk_written"), the limit, the downtime the rule expected for the
+	 * last pass, the last measured bandwidth and dirty rate (bytes/s), and
+	 * the pages in the last (stopped) pass. */
+	const char *stop_reason;
+	uint64_t downtime_limit_ns, expected_downtime_ns;
+	double bandwidth, dirty_rate;
+	uint64_t last_pages;
 };
 
-/* Bounds of live pre-copy: at most @max_passes RAM passes while the guest
- * runs and at most @max_bytes of page data in them; the final (stopped)
- * pass starts once a pass carried at most @converge_pages pages. */
+/* Live pre-copy (the rule: vmcore/vsv/precopy.h): the guest is stopped
+ * for the final pass once the dirty pages can be written within
+ * @downtime_ms at the measured bandwidth, or number at most
+ * @converge_pages; it stops early when the guest dirties as fast as the
+ * passes write; at most @max_passes RAM passes while the guest runs and at
+ * most @max_bytes of page data in them. */
 struct vm_migrate_opts {
 	unsigned max_passes;      /* 0 = 8 */
 	uint64_t max_bytes;       /* 0 = 3 x RAM */
 	uint64_t converge_pages;  /* 0 = 256 (1 MiB) */
+	uint64_t downtime_ms;     /* 0 = 300 (QEMU's default downtime-limit) */
 };
 
 /* Builds the machine for @cfg with the CPU backend @ops; loads the boot

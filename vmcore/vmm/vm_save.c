@@ -4,9 +4,11 @@
  *
  * Pre-copy: pass 0 (all RAM) is written while the guest runs, then passes
  * of the pages it dirtied meanwhile. Reading the dirty log needs the vCPU
- * stopped (cpu.h), so each pass begins with a short park. Once a dirty set
- * is small (converged) or a bound is hit (passes, bytes: stop-and-copy
- * fallback), the guest stays parked for the last pass and the devices.
+ * stopped (cpu.h), so each pass begins with a short park. Each pass is
+ * timed; the rule of vmcore/vsv/precopy.h decides from its bandwidth and
+ * the dirty rate whether the dirty set fits in the downtime limit
+ * (converged), cannot shrink, or hit a bound (stop-and-copy fallback); the
+ * guest then stays parked for the last pass and the devices.
  * Each live pass is flushed to disk while the guest runs (fdatasync), so
  * the commit's fsync inside the downtime has only the last pass to write.
  * The disks' identities go into the file header before pass 0; if the
@@ -25,9 +27,7 @@
 #include "vmcore/vmm/vm_int.h"
 #include "vmcore/vmm/vm_snapshot.h"
 #include "vmcore/vmm/vm_stream.h"
-
-#define DEF_MAX_PASSES 8
-#define DEF_CONVERGE_PAGES 256
+#include "vmcore/vsv/precopy.h"
 
 /* A full RAM pass. Pages the host never populated are recorded as zero
  * without being read (machine_ram_untouched(): reading them is what made
@@ -166,9 +166,13 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 		   struct vm_save_report *rep, struct havm_err *err)
 {
 	memset(rep, 0, sizeof(*rep));
-	unsigned max_passes = opts && opts->max_passes ? opts->max_passes : DEF_MAX_PASSES;
-	uint64_t max_bytes = opts && opts->max_bytes ? opts->max_bytes : 3ull * vm->m.ram_size;
-	uint64_t converge = opts && opts->converge_pages ? opts->converge_pages : DEF_CONVERGE_PAGES;
+	struct vm_migrate_opts none = { 0 };
+	if (!opts)
+		opts = &none;
+	struct vsv_precopy pc;
+	vsv_precopy_init(&pc, vm->m.ram_size, opts->downtime_ms, opts->converge_pages, opts->max_passes,
+			 opts->max_bytes);
+	enum vsv_precopy_stop stop = VSV_PRECOPY_GO_ON;
 	uint64_t t0 = vm_mono_ns();
 	size_t words = ((size_t)(vm->m.ram_size / 4096) + 63) / 64;
 	uint64_t *bm = calloc(words, sizeof(uint64_t));
@@ -191,46 +195,50 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	}
 	if (rc >= 0)
 		rc = open_dest(vm, path, fd, &d0, &w, err);
+	uint64_t t_log = vm_mono_ns();   /* the dirty log was last read */
 	if (was_running > 0)
 		vm_unpark(vm);
 	if (rc < 0)
 		goto fail_running;
 
-	int64_t pages = full_pass(vm, w, err);
-	if (pages >= 0)
-		pages = live_sync(w, pages, err);
-	if (pages < 0) {
-		rc = (int)pages;
-		goto fail_running;
-	}
-	rep->passes = 1;
-	rep->pages = (uint64_t)pages;
-	uint64_t data = (uint64_t)vm->m.ram_size;
+	const uint64_t *pass_bm = NULL;  /* NULL: pass 0, all RAM */
 	uint64_t t_down;
 	for (;;) {
-		rc = park_and_log(vm, bm, err);
-		if (rc < 0)
-			goto fail_running;
-		t_down = vm_mono_ns();
-		uint64_t n = count_bits(bm, words);
-		rep->converged = n <= converge;
-		/* A VM that was paused has nothing to converge: one final pass. */
-		if (rep->converged || !was_running || rep->passes >= max_passes || data + n * 4096 > max_bytes)
-			break;
-		vm_unpark(vm);
-		pages = vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, bm, err);
+		uint64_t off = vsv_writer_offset(w), t_pass = vm_mono_ns();
+		int64_t pages = pass_bm ? vsv_ram_pass(w, vm->m.ram, vm->m.ram_size, pass_bm, err)
+					: full_pass(vm, w, err);
 		if (pages >= 0)
 			pages = live_sync(w, pages, err);
 		if (pages < 0) {
 			rc = (int)pages;
 			goto fail_running;
 		}
+		vsv_precopy_pass(&pc, (uint64_t)pages, vsv_writer_offset(w) - off, vm_mono_ns() - t_pass);
 		rep->passes++;
 		rep->pages += (uint64_t)pages;
-		data += n * 4096;
+		rc = park_and_log(vm, bm, err);
+		if (rc < 0)
+			goto fail_running;
+		t_down = vm_mono_ns();
+		uint64_t n = count_bits(bm, words);
+		/* A VM that was paused has nothing to converge: one final pass. */
+		stop = vsv_precopy_decide(&pc, n, t_down - t_log, was_running > 0);
+		hlog(LOG_DEBUG, "vm %s: pre-copy pass %u: %.1f MiB/s, %llu pages dirty (%.1f MiB/s), %s",
+		     vm->cfg->name, pc.passes, pc.bandwidth / 1048576, (unsigned long long)n,
+		     pc.dirty_rate / 1048576, vsv_precopy_stop_name(stop));
+		if (stop != VSV_PRECOPY_GO_ON)
+			break;
+		t_log = t_down;
+		vm_unpark(vm);
+		pass_bm = bm;
 	}
-	if (!was_running)
-		rep->converged = true;
+	rep->converged = vsv_precopy_converged(stop);
+	rep->stop_reason = vsv_precopy_stop_name(stop);
+	rep->downtime_limit_ns = pc.downtime_ns;
+	rep->expected_downtime_ns = pc.expected_ns;
+	rep->bandwidth = pc.bandwidth;
+	rep->dirty_rate = pc.dirty_rate;
+	int64_t pages;
 
 	/* Parked from here: the last pass and the devices. */
 	rc = vm_machine_desc(vm, &d1, err);
@@ -245,6 +253,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 		rep->passes = 0;
 		rep->pages = 0;
 		rep->converged = false;
+		rep->stop_reason = "disk_written";
 		/* A stream starts its file again (the target drops the rest). */
 		if (fd >= 0 && ((rc = vm_stream_restart(fd, err)) < 0 ||
 				(rc = open_dest(vm, path, fd, &d1, &w, err)) < 0))
@@ -259,6 +268,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	}
 	rep->passes++;
 	rep->pages += (uint64_t)pages;
+	rep->last_pages = (uint64_t)pages;
 	rc = commit(vm, &w, rep, err);
 	/* The guest may only run on at one place: wait for the target's word. */
 	if (rc == 0 && fd >= 0)
@@ -269,10 +279,13 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	rep->downtime_ns = t1 - t_down;
 	rep->total_ns = t1 - t0;
 	free(bm);
-	hlog(LOG_NOTICE, "vm %s: migrated to %s: %u passes, %llu bytes, %s, downtime %.1f ms, total %.1f ms",
+	hlog(LOG_NOTICE,
+	     "vm %s: migrated to %s: %u passes, %llu bytes, %s (%s), downtime %.1f ms (expected %.1f, limit %.0f), "
+	     "total %.1f ms",
 	     vm->cfg->name, path, rep->passes, (unsigned long long)rep->bytes,
-	     rep->converged ? "converged" : "stop-and-copy fallback", (double)rep->downtime_ns / 1e6,
-	     (double)rep->total_ns / 1e6);
+	     rep->converged ? "converged" : "stop-and-copy fallback", rep->stop_reason,
+	     (double)rep->downtime_ns / 1e6, (double)rep->expected_downtime_ns / 1e6,
+	     (double)rep->downtime_limit_ns / 1e6, (double)rep->total_ns / 1e6);
 	char why[HAVM_ERR_MSG_MAX];
 	snprintf(why, sizeof(why), "migrated to %s", path);
 	vm_stop_after_save(vm, VM_STOP_MIGRATED, why);

@@ -2,17 +2,20 @@
 LIBRARIES += vmcore_vsv
 VMCORE_LIBS += vmcore_vsv
 vmcore_vsv_SRCS := vmcore/vsv/crc32c.c vmcore/vsv/desc.c vmcore/vsv/writer.c vmcore/vsv/ram_write.c \
-                   vmcore/vsv/reader.c vmcore/vsv/ram_load.c vmcore/vsv/fields.c vmcore/vsv/cpu_state.c
+                   vmcore/vsv/reader.c vmcore/vsv/ram_load.c vmcore/vsv/fields.c vmcore/vsv/cpu_state.c \
+                   vmcore/vsv/precopy.c
 vmcore_vsv_LDLIBS := -lqb -lpthread
 
 VSV_TEST_UTIL := tests/unit/vsv/vsv_test_util.c
-UNIT_TESTS += test_vsv_reader test_vsv_writer test_vsv_fields test_vsv_crash
+UNIT_TESTS += test_vsv_reader test_vsv_writer test_vsv_fields test_vsv_crash test_vsv_precopy
 test_vsv_reader_SRCS := tests/unit/vsv/test_reader.c $(VSV_TEST_UTIL)
 test_vsv_reader_LIBS := vmcore_vsv common
 test_vsv_writer_SRCS := tests/unit/vsv/test_writer.c $(VSV_TEST_UTIL)
 test_vsv_writer_LIBS := vmcore_vsv common
 test_vsv_fields_SRCS := tests/unit/vsv/test_fields.c
 test_vsv_fields_LIBS := vmcore_vsv common
+test_vsv_precopy_SRCS := tests/unit/vsv/test_precopy.c
+test_vsv_precopy_LIBS := vmcore_vsv common
 test_vsv_crash_SRCS := tests/crash/test_vsv_crash.c $(VSV_TEST_UTIL)
 test_vsv_crash_LIBS := vmcore_vsv common
 
