@@ -155,13 +155,6 @@ enum ocf_rc agent_monitor(const struct agent_env *env)
 	return rc;
 }
 
-/* Assumed rate of the last pass to the shared state file, to turn the
- * migrate_downtime budget into vmm's convergence bound (pages left for the
- * stopped pass): 100 MiB/s = 25 pages per ms, kept conservative for shared
- * storage; the measured downtime is logged and compared. */
-#define ASSUMED_PAGES_PER_MS 25u
-#define MIN_CONVERGE_PAGES 256u
-
 enum ocf_rc agent_migrate_to(const struct agent_env *env)
 {
 	if (env->param_err.kind != HAVM_OK)
@@ -170,10 +163,11 @@ enum ocf_rc agent_migrate_to(const struct agent_env *env)
 	struct havm_vm *vm = vm_for(env, &e);
 	if (!vm)
 		return agent_fail(&e);
-	uint64_t pages = (uint64_t)env->migrate_downtime_ms * ASSUMED_PAGES_PER_MS;
+	/* vmm stops pre-copy once the dirty pages can be written within the
+	 * budget at the bandwidth it measures (vmcore/vsv/precopy.h). */
 	struct havm_migrate_opts o = {
 		.max_passes = env->migrate_passes,
-		.converge_pages = pages < MIN_CONVERGE_PAGES ? MIN_CONVERGE_PAGES : pages,
+		.downtime_ms = env->migrate_downtime_ms,
 	};
 	enum ocf_rc rc = OCF_SUCCESS;
 	hlog(LOG_INFO, "vm %s: migrate_to %s", havm_vm_name(vm),

@@ -195,6 +195,7 @@ int havm_terminate(struct havm_vm *vm, const struct havm_deadline *dl,
 struct havm_migrate_opts {
 	unsigned max_passes;     /* 0 = vmm's default (8) */
 	uint64_t converge_pages; /* 0 = vmm's default (256) */
+	unsigned downtime_ms;    /* 0 = vmm's default (300): the pre-copy stop rule's limit */
 };
 struct havm_migrate_report {
 	uint64_t bytes;          /* the state file's size */

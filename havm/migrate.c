@@ -43,6 +43,8 @@ static void add_opts(json_object *req, const struct havm_migrate_opts *opts)
 	if (opts && opts->converge_pages)
 		json_object_object_add(req, "converge_pages",
 				       json_object_new_int64((int64_t)opts->converge_pages));
+	if (opts && opts->downtime_ms)
+		json_object_object_add(req, "downtime_ms", json_object_new_int((int)opts->downtime_ms));
 }
 
 int havm_vm_migrate_req(struct havm_vm *vm, json_object *req, const struct havm_deadline *dl,
