@@ -145,6 +145,9 @@ check "... the downtime is logged" \
 grep -o 'migrated in: .*' "$scratch/agentB.log" | sed 's/^/# /'
 check "... the source vmm ended" gone "$src"
 check "... as migrated" grep -q 'ended (migrated' "$runA/tick2/vmm.log"
+check "... pre-copy stopped by vmm's rule with migrate_to's migrate_downtime (default 500) as its limit" \
+	grep -Eq 'migrated to .*, converged \((small|downtime)\), downtime [0-9.]+ ms \(expected [0-9.]+, limit 500\)' \
+	"$runA/tick2/vmm.log"
 check "... the offer is gone" test ! -e "$offer"
 check "... no state file was needed" test ! -e "$store/tick2.vsv"
 dst=$(vmm_pid "$runB")
