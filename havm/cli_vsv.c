@@ -32,7 +32,8 @@ static json_object *jint(uint64_t v)
 static json_object *section_json(const struct vsv_section_info *s)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "kind", json_object_new_string(s->kind == VSV_KIND_RAM ? "ram" : "state"));
+	json_object_object_add(o, "kind", json_object_new_string(s->kind == VSV_KIND_RAM ? "ram" :
+											s->kind == VSV_KIND_DISKS ? "disks" : "state"));
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "instance", jint(s->instance));
 	json_object_object_add(o, "version", jint(s->version));

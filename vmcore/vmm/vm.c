@@ -231,13 +231,28 @@ int vm_create_restored_mem(struct vm *vm, struct vmc_config *cfg, const struct c
 int vm_create_incoming(struct vm *vm, struct vmc_config *cfg, const struct cpu_ops *ops,
 		       qb_loop_t *loop, const char *sock, struct havm_err *err)
 {
-	int rc = build(vm, cfg, ops, loop, err);
-	if (rc < 0)
-		return rc;
-	rc = vm_receive_and_restore(vm, sock, err);
+	/* Received first, built after: the source writes the shared disks
+	 * until its last pass, so they are opened (VHD metadata read) only
+	 * once it paused and flushed them. */
+	struct vm_incoming in;
+	int rc = vm_stream_receive(cfg->name, cfg->memory, sock, &in, err);
 	if (rc < 0) {
 		havm_err_prefix(err, "vm %s", cfg->name);
-		unbuild(vm);
+		return rc;
+	}
+	uint64_t t0 = vm_mono_ns();
+	rc = build(vm, cfg, ops, loop, err);
+	bool built = rc == 0;
+	if (built) {
+		vm->restore_t0 = t0;
+		vm->restore_stream = true;
+		rc = vm_restore_state_mem(vm, in.buf, in.len, in.label, err);
+	}
+	rc = vm_stream_handover(&in, rc, err);
+	if (rc < 0) {
+		havm_err_prefix(err, "vm %s", cfg->name);
+		if (built)
+			unbuild(vm);
 	}
 	return rc;
 }

@@ -13,9 +13,22 @@ int vm_restore_state(struct vm *vm, const char *path, struct havm_err *err) HAVM
 /* The same from a .vsv received into memory (@buf borrowed for the call). */
 int vm_restore_state_mem(struct vm *vm, const void *buf, size_t len, const char *label,
 			 struct havm_err *err) HAVM_MUST_CHECK;
-/* Listens on @sock, receives one migration stream, restores it and
- * answers the source (vm_stream.c). */
-int vm_receive_and_restore(struct vm *vm, const char *sock, struct havm_err *err) HAVM_MUST_CHECK;
+/* An incoming migration (vm_stream_target.c): the connection to the source
+ * and the whole .vsv it sent. */
+struct vm_incoming {
+	int fd;
+	uint8_t *buf;
+	size_t len;
+	char label[64];       /* names the stream in messages */
+};
+/* Listens on @sock, accepts the source and receives one stream for a
+ * machine of @ram_size bytes of RAM. Before any machine is built: the
+ * disks are opened only once the source has paused and flushed them. */
+int vm_stream_receive(const char *name, uint64_t ram_size, const char *sock, struct vm_incoming *in,
+		      struct havm_err *err) HAVM_MUST_CHECK;
+/* Answers the source (@rc: the restore's result, @err its error) and, after
+ * "ok", waits for its "go"; 0 only then. Frees @in in every case. */
+int vm_stream_handover(struct vm_incoming *in, int rc, struct havm_err *err) HAVM_MUST_CHECK;
 /* The description of this machine, as a writer records it and a reader
  * expects it (vm_snapshot.c); disks are flushed first (vCPU stopped). */
 int vm_machine_desc(struct vm *vm, struct vsv_machine_desc *d, struct havm_err *err) HAVM_MUST_CHECK;

@@ -11,19 +11,25 @@
  * guest then stays parked for the last pass and the devices.
  * Each live pass is flushed to disk while the guest runs (fdatasync), so
  * the commit's fsync inside the downtime has only the last pass to write.
- * The disks' identities go into the file header before pass 0; if the
- * guest wrote a disk during pre-copy, the header would name a generation
- * the disk no longer has, so the copy restarts as one stop-and-copy save. */
+ * The guest writes its disks during pre-copy, so the disk generations in
+ * the header (taken before pass 0) are provisional: the file ends with a
+ * final disks record taken while the guest is parked for the last pass,
+ * after the disks were flushed (vsv_write_final_disks; docs/vsv.md). On
+ * shared storage the target then uses the disks as the source left them. */
 #define LOG_TAG HAVM_TAG_MAIN
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fault.h"
 #include "common/log.h"
+#include "vmcore/disk/blk.h"
+#include "vmcore/dev/dev.h"
 #include "vmcore/vmm/vm_int.h"
 #include "vmcore/vmm/vm_snapshot.h"
 #include "vmcore/vmm/vm_stream.h"
@@ -138,10 +144,17 @@ static int park_and_log(struct vm *vm, uint64_t *bm, struct havm_err *err)
 	return 0;
 }
 
-static bool same_disks(const struct vsv_machine_desc *a, const struct vsv_machine_desc *b)
+/* Test builds only (fault point migrate.disk_moved): moves every file
+ * disk's write generation on (its ctime/mtime), as a guest write would. */
+static void vm_touch_disks(struct vm *vm)
 {
-	return a->disk_count == b->disk_count &&
-	       memcmp(a->disks, b->disks, sizeof(a->disks[0]) * a->disk_count) == 0;
+	for (unsigned i = 0; i < vm->m.nrealized; i++) {
+		if (vm->m.devs[i].ops != &virtio_blk_dev_ops)
+			continue;
+		const char *p = blk_name(vblk_disk(vm->m.devs[i].dev));
+		if (utimensat(AT_FDCWD, p, NULL, 0) < 0)
+			hlog(LOG_WARNING, "vm %s: touching %s: %s", vm->cfg->name, p, strerror(errno));
+	}
 }
 
 /* The writer for @path, or for the stream @fd when >= 0. */
@@ -186,6 +199,7 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	struct vsv_writer *w = NULL;
 	if (rc >= 0)
 		rc = vm_machine_desc(vm, &d0, err);
+	d0.flags |= VSV_DESC_FINAL_DISKS;
 	if (rc >= 0) {
 		pthread_mutex_lock(&vm->m.lock);
 		rc = machine_dirty_log(&vm->m, bm, true);
@@ -213,6 +227,11 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 			rc = (int)pages;
 			goto fail_running;
 		}
+		/* Test builds: migrate.disk_moved:1:fail moves the disks' write
+		 * generation on after pass 0, while the guest runs (as a guest
+		 * write during pre-copy does). */
+		if (!pass_bm && HAVM_FAULT("migrate.disk_moved"))
+			vm_touch_disks(vm);
 		vsv_precopy_pass(&pc, (uint64_t)pages, vsv_writer_offset(w) - off, vm_mono_ns() - t_pass);
 		rep->passes++;
 		rep->pages += (uint64_t)pages;
@@ -241,31 +260,20 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	int64_t pages;
 
 	/* Parked from here: the last pass and the devices. */
-	rc = vm_machine_desc(vm, &d1, err);
-	if (rc < 0)
-		goto fail_parked;
-	/* Test builds: migrate.disk_moved:1:fail plays a disk written now. */
-	if (!same_disks(&d0, &d1) || HAVM_FAULT("migrate.disk_moved")) {
-		hlog(LOG_NOTICE, "vm %s: a disk was written during pre-copy; finishing as stop-and-copy",
-		     vm->cfg->name);
-		vm_vsv_abort(vm, w);
-		w = NULL;
-		rep->passes = 0;
-		rep->pages = 0;
-		rep->converged = false;
-		rep->stop_reason = "disk_written";
-		/* A stream starts its file again (the target drops the rest). */
-		if (fd >= 0 && ((rc = vm_stream_restart(fd, err)) < 0 ||
-				(rc = open_dest(vm, path, fd, &d1, &w, err)) < 0))
-			goto fail_parked;
-		pages = write_stopped(vm, path, &d1, NULL, &w, err);
-	} else {
-		pages = write_stopped(vm, path, &d1, bm, &w, err);
-	}
+	pages = write_stopped(vm, path, &d0, bm, &w, err);
 	if (pages < 0) {
 		rc = (int)pages;
 		goto fail_parked;
 	}
+	/* The disks as the parked guest left them: flushed, final. */
+	rc = vm_machine_desc(vm, &d1, err);
+	if (rc == 0)
+		rc = vsv_write_final_disks(w, &d1, err);
+	if (rc < 0)
+		goto fail_parked;
+	if (memcmp(d0.disks, d1.disks, sizeof(d0.disks)) != 0)
+		hlog(LOG_INFO, "vm %s: the guest wrote its disks during pre-copy; the state names their "
+		     "generation at the last pass", vm->cfg->name);
 	rep->passes++;
 	rep->pages += (uint64_t)pages;
 	rep->last_pages = (uint64_t)pages;

@@ -201,14 +201,6 @@ int vm_stream_write(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
-int vm_stream_restart(int fd, struct havm_err *err)
-{
-	int rc = send_frame_len(fd, VM_STREAM_FRAME_RESTART);
-	if (rc < 0)
-		return havm_err_set(err, HAVM_E_IO, rc, "restarting the stream: %s", strerror(-rc));
-	return 0;
-}
-
 /* Reads one line (without the newline) within @ms. */
 int vm_stream_read_line(int fd, char *line, size_t cap, int ms)
 {

@@ -4,8 +4,10 @@
  *
  * Protocol: the source sends the line "havm-stream 1 TOKEN" ("-" for none;
  * the target drops a connection whose token differs), then the .vsv in
- * frames (a 32-bit little-endian length and the bytes; RESTART drops what
- * came so far, END closes the file). The target answers one line: "ok"
+ * frames (a 32-bit little-endian length and the bytes; END closes the
+ * file; RESTART drops what came so far — sent only by older sources, which
+ * restarted a pre-copy as stop-and-copy when the guest wrote a disk; the
+ * final disks record of format 1.1 made that unnecessary). The target answers one line: "ok"
  * once it restored the state, or "error KIND MESSAGE". After "ok" it runs
  * the guest only when the source confirms with "go": an answer the source
  * never got leaves the guest stopped on both sides, never running twice. */
@@ -31,8 +33,6 @@
 int vm_stream_connect(const char *addr, int *fd, struct havm_err *err) HAVM_MUST_CHECK;
 /* Source: a vsv_write_fn; @opaque is the fd as intptr_t. */
 int vm_stream_write(void *opaque, const void *buf, size_t len);
-/* Source: the file starts again (the target drops what it received). */
-int vm_stream_restart(int fd, struct havm_err *err) HAVM_MUST_CHECK;
 /* Source: ends the file, waits (60 s at most) for the target's answer and
  * confirms an "ok". 0 only when the target took the guest over. */
 int vm_stream_finish(int fd, struct havm_err *err) HAVM_MUST_CHECK;

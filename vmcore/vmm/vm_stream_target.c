@@ -1,7 +1,9 @@
 /* vmcore/vmm — live migration over a stream socket, the target side
  * (`vmm run CONFIG --incoming ADDR`); see vm_stream.h for the protocol.
- * The target listens, receives the whole .vsv into memory, restores from
- * it, answers, and runs the guest only on the source's "go". Received into
+ * The target listens, receives the whole .vsv into memory, then builds the
+ * machine (opening the shared disks only now that the source paused and
+ * flushed them), restores from it, answers, and runs the guest only on
+ * the source's "go". Received into
  * memory rather than restored while it streams: the reader validates a
  * file before any state is used, and the stream's trailer comes last. */
 #define LOG_TAG HAVM_TAG_MAIN
@@ -204,50 +206,59 @@ static int accept_source(int ls, const char *addr, const char *token, struct hav
 			    addr, MAX_STRANGERS);
 }
 
-int vm_receive_and_restore(struct vm *vm, const char *addr, struct havm_err *err)
+int vm_stream_receive(const char *name, uint64_t ram_size, const char *addr, struct vm_incoming *in,
+		      struct havm_err *err)
 {
+	memset(in, 0, sizeof(*in));
+	in->fd = -1;
 	char host[256], port[16], token[VM_STREAM_TOKEN_MAX];
 	int tcp = vm_stream_tcp_parse(addr, host, sizeof(host), port, sizeof(port), token, sizeof(token), err);
 	if (tcp < 0)
 		return tcp;
 	if (!tcp)
 		token[0] = 0;
+	snprintf(in->label, sizeof(in->label), "%s", tcp ? "the migration stream" : addr);
 	int ls = tcp ? listen_tcp(addr, host, port, err) : listen_unix(addr, err);
 	if (ls < 0)
 		return ls;
 	/* The token is a secret: the log names the address only. */
 	if (tcp)
-		hlog(LOG_NOTICE, "vm %s: waiting for an incoming migration on tcp:%s:%s", vm->cfg->name, host,
-		     port);
+		hlog(LOG_NOTICE, "vm %s: waiting for an incoming migration on tcp:%s:%s", name, host, port);
 	else
-		hlog(LOG_NOTICE, "vm %s: waiting for an incoming migration on %s", vm->cfg->name, addr);
+		hlog(LOG_NOTICE, "vm %s: waiting for an incoming migration on %s", name, addr);
 	int fd = accept_source(ls, addr, token, err);
 	close(ls);
 	if (!tcp)
 		unlink(addr);
 	if (fd < 0)
 		return fd;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	/* Every pass may hold all of RAM; bounded by the pass limit of a source. */
-	size_t cap = (size_t)vm->m.ram_size * 10 + (64u << 20);
-	int rc = receive(fd, &buf, &len, cap, tcp ? "the migration stream" : addr, err);
-	if (rc == 0) {
-		vm->restore_t0 = vm_mono_ns();
-		vm->restore_stream = true;
-		rc = vm_restore_state_mem(vm, buf, len, tcp ? "the migration stream" : addr, err);
+	size_t cap = (size_t)ram_size * 10 + (64u << 20);
+	int rc = receive(fd, &in->buf, &in->len, cap, in->label, err);
+	if (rc < 0) {
+		answer(fd, rc, err);
+		close(fd);
+		return rc;
 	}
-	free(buf);
-	answer(fd, rc, err);
+	in->fd = fd;
+	return 0;
+}
+
+int vm_stream_handover(struct vm_incoming *in, int rc, struct havm_err *err)
+{
+	free(in->buf);
+	in->buf = NULL;
+	answer(in->fd, rc, err);
 	if (rc == 0) {
 		char line[16];
-		int lr = vm_stream_read_line(fd, line, sizeof(line), IDLE_TIMEOUT_MS);
+		int lr = vm_stream_read_line(in->fd, line, sizeof(line), IDLE_TIMEOUT_MS);
 		if (lr < 0 || strcmp(line, "go") != 0)
 			rc = havm_err_set(err, HAVM_E_STATE, lr < 0 ? lr : -EPROTO,
 					  "restored, but the source did not confirm the handover (%s); "
 					  "not running the guest: it may still run there",
 					  lr == -ETIMEDOUT ? "timeout" : lr < 0 ? strerror(-lr) : "no \"go\"");
 	}
-	close(fd);
+	close(in->fd);
+	in->fd = -1;
 	return rc;
 }

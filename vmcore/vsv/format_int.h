@@ -17,7 +17,7 @@
 #define VSV_HDR_MAGIC 0      /* 8  "HAVM-VSV" */
 #define VSV_HDR_MAJOR 8      /* 2 */
 #define VSV_HDR_MINOR 10     /* 2 */
-#define VSV_HDR_FLAGS 12     /* 4  reserved, 0 */
+#define VSV_HDR_FLAGS 12     /* 4  VSV_FLAG_*; 0 in 1.0 */
 #define VSV_HDR_FIRST 16     /* 4  offset of the first section */
 #define VSV_HDR_DESC_LEN 20  /* 4  machine description length */
 #define VSV_HDR_DESC_CRC 24  /* 4  CRC32C of the description = machine digest */
@@ -30,6 +30,14 @@
 #define VSV_DESC_DEVICE 24       /* name 16, instance 4, version 4 */
 #define VSV_DESC_DISK 40         /* slot 16, uuid 16, generation 8 */
 #define VSV_DESC_MAX (VSV_DESC_FIXED + VSV_MAX_DEVICES * VSV_DESC_DEVICE + VSV_MAX_DISKS * VSV_DESC_DISK)
+
+/* Header flags (1.1): the description's disks are provisional; the file's
+ * last section is the final disks record (kind VSV_KIND_DISKS, name
+ * "disks", instance 0, version 1, payload: one VSV_DESC_DISK entry per
+ * description disk, same slots in the same order). */
+#define VSV_FLAG_FINAL_DISKS 1u
+#define VSV_DISKS_SECTION "disks"
+#define VSV_DISKS_VERSION 1
 
 /* Section header: 48 bytes; payload; zero pad to 8; tail. */
 #define VSV_SEC_HDR_SIZE 48

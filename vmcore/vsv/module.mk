@@ -3,11 +3,13 @@ LIBRARIES += vmcore_vsv
 VMCORE_LIBS += vmcore_vsv
 vmcore_vsv_SRCS := vmcore/vsv/crc32c.c vmcore/vsv/desc.c vmcore/vsv/writer.c vmcore/vsv/ram_write.c \
                    vmcore/vsv/reader.c vmcore/vsv/ram_load.c vmcore/vsv/fields.c vmcore/vsv/cpu_state.c \
-                   vmcore/vsv/precopy.c
+                   vmcore/vsv/precopy.c vmcore/vsv/final_disks.c
 vmcore_vsv_LDLIBS := -lqb -lpthread
 
 VSV_TEST_UTIL := tests/unit/vsv/vsv_test_util.c
-UNIT_TESTS += test_vsv_reader test_vsv_writer test_vsv_fields test_vsv_crash test_vsv_precopy
+UNIT_TESTS += test_vsv_reader test_vsv_writer test_vsv_fields test_vsv_crash test_vsv_precopy test_vsv_final_disks
+test_vsv_final_disks_SRCS := tests/unit/vsv/test_final_disks.c $(VSV_TEST_UTIL)
+test_vsv_final_disks_LIBS := vmcore_vsv common
 test_vsv_reader_SRCS := tests/unit/vsv/test_reader.c $(VSV_TEST_UTIL)
 test_vsv_reader_LIBS := vmcore_vsv common
 test_vsv_writer_SRCS := tests/unit/vsv/test_writer.c $(VSV_TEST_UTIL)

@@ -6,6 +6,7 @@
 #include "vmcore/vsv/reader_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,7 +63,9 @@ static int read_header(struct vsv_reader *r, uint64_t *first, struct havm_err *e
 		return rc;
 	uint32_t flags = vsv_rd32(h + VSV_HDR_FLAGS), dlen = vsv_rd32(h + VSV_HDR_DESC_LEN);
 	*first = vsv_rd32(h + VSV_HDR_FIRST);
-	if (flags != 0 || dlen > VSV_DESC_MAX || *first != ((VSV_HDR_SIZE + dlen + 7) & ~7u) ||
+	/* 1.0 files have no flags; 1.1 may announce a final disks record. */
+	uint32_t known = r->info.minor >= 1 ? VSV_FLAG_FINAL_DISKS : 0;
+	if ((flags & ~known) || dlen > VSV_DESC_MAX || *first != ((VSV_HDR_SIZE + dlen + 7) & ~7u) ||
 	    *first > r->size - VSV_TRL_SIZE)
 		return BAD("%s: header: flags 0x%" PRIx32 ", description length %" PRIu32 ", first section at %"
 			   PRIu64 " are inconsistent", r->label, flags, dlen, *first);
@@ -76,6 +79,7 @@ static int read_header(struct vsv_reader *r, uint64_t *first, struct havm_err *e
 	char why[200];
 	if (vsv_desc_decode(d, dlen, &r->desc, why, sizeof(why)) < 0)
 		return BAD("%s: %s", r->label, why);
+	r->desc.flags = flags & VSV_FLAG_FINAL_DISKS ? VSV_DESC_FINAL_DISKS : 0;
 	r->info.created_ns = vsv_rd64(h + VSV_HDR_CREATED);
 	return 0;
 }
@@ -282,7 +286,12 @@ static int walk_sections(struct vsv_reader *r, uint64_t pos, uint32_t count, uin
 				   in->name, pos, tail_off);
 		uint32_t crc = vsv_rd32(tail);
 		dg = vsv_digest_section(dg, h, crc);
-		if (in->kind == VSV_KIND_STATE && strcmp(in->name, VSV_RAM_SECTION) != 0)
+		if (r->final_disks)
+			rc = BAD("%s: section %s at offset %" PRIu64 " follows the final disks record", r->label,
+				 in->name, pos);
+		else if (in->kind == VSV_KIND_DISKS)
+			rc = vsv_read_final_disks(r, in, crc, err);
+		else if (in->kind == VSV_KIND_STATE && strcmp(in->name, VSV_RAM_SECTION) != 0)
 			rc = load_state(r, s, crc, err);
 		else if (in->kind == VSV_KIND_RAM && strcmp(in->name, VSV_RAM_SECTION) == 0)
 			rc = load_pass(r, s, crc, err);
@@ -310,6 +319,8 @@ static int check_complete(struct vsv_reader *r, struct havm_err *err)
 			return BAD("%s: device %s.%" PRIu32 " is in the machine description but has no section",
 				   r->label, d->name, d->instance);
 	}
+	if ((r->desc.flags & VSV_DESC_FINAL_DISKS) && !r->final_disks)
+		return BAD("%s: the header announces a final disks record, the file has none", r->label);
 	if (r->desc.ram_size && !r->npasses)
 		return BAD("%s: no RAM pass for %" PRIu64 " bytes of RAM", r->label, r->desc.ram_size);
 	return 0;
@@ -322,12 +333,16 @@ static int validate(struct vsv_reader *r, const struct vsv_machine_desc *expecte
 	int rc = read_header(r, &first, err);
 	if (rc == 0)
 		rc = read_trailer(r, &count, &digest, err);
-	if (rc == 0 && expected)
+	/* The disks to compare may be in the final record: compare after it. */
+	bool late = r->desc.flags & VSV_DESC_FINAL_DISKS;
+	if (rc == 0 && expected && !late)
 		rc = vsv_desc_compare(&r->desc, expected, r->label, err);
 	if (rc == 0)
 		rc = walk_sections(r, first, count, digest, err);
 	if (rc == 0)
 		rc = check_complete(r, err);
+	if (rc == 0 && expected && late)
+		rc = vsv_desc_compare(&r->desc, expected, r->label, err);
 	r->info.file_size = r->size;
 	r->info.section_count = (uint32_t)r->nsecs;
 	r->info.ram_passes = (uint32_t)r->npasses;

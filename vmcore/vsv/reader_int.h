@@ -37,9 +37,15 @@ struct vsv_reader {
 	size_t nsecs, secs_cap;
 	struct vsv_pass *passes;
 	size_t npasses;
+	int final_disks;          /* the final disks record was read */
 };
 
 /* Reads from the source, turning errors into a message naming the offset. */
 int vsv_rd(struct vsv_reader *r, void *buf, size_t len, uint64_t off, const char *what, struct havm_err *err);
+
+/* The final disks record (final_disks.c): checks it and puts its disks
+ * into r->desc. */
+int vsv_read_final_disks(struct vsv_reader *r, const struct vsv_section_info *in, uint32_t crc,
+			 struct havm_err *err);
 
 #endif

@@ -38,7 +38,7 @@
 #include "common/err.h"
 
 #define VSV_VERSION_MAJOR 1
-#define VSV_VERSION_MINOR 0
+#define VSV_VERSION_MINOR 1
 
 #define VSV_PAGE_SIZE 4096u
 #define VSV_NAME_MAX 16        /* names hold up to 15 characters + NUL */
@@ -66,6 +66,12 @@ struct vsv_disk_desc {
 	uint64_t generation;
 };
 
+/* vsv_machine_desc.flags: the disks listed are provisional (pre-copy: the
+ * guest may write them while RAM is copied); the writer must end the file
+ * with vsv_write_final_disks(), whose record supersedes them. Such a file
+ * is format 1.1 (older readers refuse it by its version); others stay 1.0. */
+#define VSV_DESC_FINAL_DISKS 1u
+
 struct vsv_machine_desc {
 	uint64_t ram_size;        /* bytes, a multiple of VSV_PAGE_SIZE */
 	char cpu_model[VSV_MODEL_MAX];
@@ -73,6 +79,7 @@ struct vsv_machine_desc {
 	uint32_t disk_count;
 	struct vsv_device_desc devices[VSV_MAX_DEVICES];
 	struct vsv_disk_desc disks[VSV_MAX_DISKS];
+	uint32_t flags;           /* VSV_DESC_FINAL_DISKS; not part of the record */
 };
 
 /* Appends @name/@instance/@version to @d; -ENOSPC when full, -EINVAL when
@@ -109,6 +116,14 @@ int vsv_section_begin(struct vsv_writer *w, const char *name, uint32_t instance,
 		      uint32_t version, struct havm_err *err) HAVM_MUST_CHECK;
 int vsv_section_write(struct vsv_writer *w, const void *buf, size_t len) HAVM_MUST_CHECK;
 int vsv_section_end(struct vsv_writer *w, struct havm_err *err) HAVM_MUST_CHECK;
+
+/* Ends a VSV_DESC_FINAL_DISKS file: records the disks as they are now
+ * (@now: the same slots as the description, in the same order; uuid and
+ * generation taken from it), after the last RAM pass and device section.
+ * Nothing but commit may follow. A reader checks these instead of the
+ * description's. */
+int vsv_write_final_disks(struct vsv_writer *w, const struct vsv_machine_desc *now,
+			  struct havm_err *err) HAVM_MUST_CHECK;
 
 /* Writes one RAM pass of @size bytes (the description's RAM size) at
  * @ram. @dirty NULL: a full pass (every page). Otherwise only the pages
@@ -188,11 +203,13 @@ struct vsv_file_info {
 	uint64_t ram_data_pages;  /* pages stored with data, all passes */
 };
 
-/* The description stored in the file, and facts about the file. */
+/* The description stored in the file (its disks replaced by the final
+ * disks record when the file has one), and facts about the file. */
 const struct vsv_machine_desc *vsv_reader_desc(const struct vsv_reader *r);
 void vsv_reader_info(const struct vsv_reader *r, struct vsv_file_info *info);
 
-enum vsv_section_kind { VSV_KIND_STATE = 1, VSV_KIND_RAM = 2 };
+/* VSV_KIND_DISKS: the final disks record (format 1.1, docs/vsv.md). */
+enum vsv_section_kind { VSV_KIND_STATE = 1, VSV_KIND_RAM = 2, VSV_KIND_DISKS = 3 };
 
 struct vsv_section_info {
 	enum vsv_section_kind kind;

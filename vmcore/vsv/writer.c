@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,11 @@ static int write_header(struct vsv_writer *w, struct havm_err *err)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	memcpy(rec, VSV_MAGIC, 8);
 	vsv_le16(rec + VSV_HDR_MAJOR, VSV_VERSION_MAJOR);
-	vsv_le16(rec + VSV_HDR_MINOR, VSV_VERSION_MINOR);
+	/* 1.1 only when the file uses what 1.1 added: other files stay
+	 * readable by 1.0 readers. */
+	bool final_disks = w->desc.flags & VSV_DESC_FINAL_DISKS;
+	vsv_le16(rec + VSV_HDR_MINOR, final_disks ? 1 : 0);
+	vsv_le32(rec + VSV_HDR_FLAGS, final_disks ? VSV_FLAG_FINAL_DISKS : 0);
 	vsv_le32(rec + VSV_HDR_FIRST, (uint32_t)first);
 	vsv_le32(rec + VSV_HDR_DESC_LEN, (uint32_t)dlen);
 	vsv_le32(rec + VSV_HDR_DESC_CRC, vsv_crc32c(0, rec + VSV_HDR_SIZE, dlen));
@@ -242,10 +247,12 @@ int vsv_section_begin(struct vsv_writer *w, const char *name, uint32_t instance,
 	if (vsv_writer_check(w, err) < 0)
 		return w->failed;
 	int i = vsv_desc_find(&w->desc, name, instance);
-	if (w->sec_dev >= 0 || i < 0 || w->desc.devices[i].version != version || w->written[i])
+	if (w->sec_dev >= 0 || i < 0 || w->desc.devices[i].version != version || w->written[i] ||
+	    w->final_disks)
 		return vsv_writer_fail(w, err, HAVM_E_INTERNAL, -EINVAL, "section %s.%" PRIu32 " v%" PRIu32
 				       ": %s", name, instance, version,
 				       w->sec_dev >= 0 ? "another section is open" :
+				       w->final_disks ? "after the final disks record" :
 				       i < 0 ? "not in the machine description" :
 				       w->written[i] ? "written twice" : "version differs from the description");
 	w->sec_dev = i;
@@ -362,6 +369,10 @@ int vsv_writer_commit(struct vsv_writer *w, struct havm_err *err)
 					w->desc.devices[i].name, w->desc.devices[i].instance);
 			goto fail;
 		}
+	if ((w->desc.flags & VSV_DESC_FINAL_DISKS) && !w->final_disks) {
+		vsv_writer_fail(w, err, HAVM_E_INTERNAL, -EINVAL, "no final disks record written");
+		goto fail;
+	}
 	if (w->desc.ram_size && !w->passes) {
 		vsv_writer_fail(w, err, HAVM_E_INTERNAL, -EINVAL, "no RAM pass written");
 		goto fail;

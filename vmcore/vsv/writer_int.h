@@ -23,6 +23,7 @@ struct vsv_writer {
 	uint32_t sections;
 	uint32_t passes;
 	uint32_t digest;
+	int final_disks;            /* the final disks record is written */
 	int failed;                 /* sticky negative errno */
 	struct havm_err ferr;       /* the first failure */
 	/* the device section being built */

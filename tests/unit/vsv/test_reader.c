@@ -119,7 +119,7 @@ static void test_newer_minor_version_is_unsupported(void **state)
 	uint8_t *p = copy();
 	vsv_le16(p + VSV_HDR_MINOR, VSV_VERSION_MINOR + 1);
 	vsv_le32(p + VSV_HDR_CRC, vsv_crc32c(0, p, VSV_HDR_CRC));
-	expect_fail(p, file.len, NULL, HAVM_E_UNSUPPORTED, "format version 1.1");
+	expect_fail(p, file.len, NULL, HAVM_E_UNSUPPORTED, "format version 1.2, this build reads 1.0 to 1.1");
 	free(p);
 }
 
