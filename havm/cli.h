@@ -24,6 +24,9 @@ int havm_cli_lifecycle(int argc, char **argv);
 /* havm store format|ls|import|export|rm|df URL (cli_store.c) */
 int havm_cli_store(int argc, char **argv);
 
+/* havm status CONFIG | havm list (cli_status.c) */
+int havm_cli_status(int argc, char **argv);
+
 /* havm cluster (cli_cluster.c) */
 int havm_cli_cluster(int argc, char **argv);
 

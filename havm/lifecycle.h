@@ -163,6 +163,39 @@ int havm_looksalive(struct havm_vm *vm, enum havm_vm_status *st,
 int havm_isalive(struct havm_vm *vm, enum havm_vm_status *st,
 		 struct havm_err *e) HAVM_MUST_CHECK;
 
+/* Status: everything this node knows of the VM, for `havm status`. Never
+ * changes anything. The vmm is asked for its state only when it runs (2 s
+ * at most; ctl_error says why it did not answer). saved_state: 1 when the
+ * VM's .vsv is present (an Online would resume it), 0 absent, -1 unknown
+ * (the store could not be read). */
+struct havm_vm_info {
+	enum havm_vm_status status; /* LooksAlive's view */
+	int pid;                    /* the vmm, 0 when none runs */
+	bool answered;              /* the vmm answered a status request */
+	char run_state[16];         /* its state: running, paused, off, stopped */
+	char stop_reason[32];       /* once off or stopped */
+	uint64_t instructions;
+	uint64_t guest_time_ns;
+	bool restored;              /* it was started from a saved state */
+	char ctl_error[256];
+	char state_path[4096];      /* the .vsv: a path, or an object name in a LUN store */
+	int saved_state;
+};
+int havm_vm_info(struct havm_vm *vm, struct havm_vm_info *info,
+		 struct havm_err *e) HAVM_MUST_CHECK;
+
+/* List: the VMs this node knows, sorted by name: the .vmc objects of
+ * @store (NULL = none) and the VMs with a runtime directory under @rundir
+ * (NULL = the default base), with the config and store Online recorded for
+ * them ("" when unknown). *@out is malloc'ed (free it). */
+struct havm_vm_entry {
+	char name[65];
+	char config[4096];
+	char store[4096];
+};
+int havm_vm_list(const char *store, const char *rundir, struct havm_vm_entry **out, size_t *n,
+		 struct havm_err *e) HAVM_MUST_CHECK;
+
 /* Offline: stop per the stop policy within @dl (default 30 s). Succeeds at
  * once (after removing a crashed vmm's stale files) when the VM is not
  * running. poweroff: the vmm's "poweroff" then "quit" requests, then waits

@@ -28,6 +28,8 @@ static const struct havm_cli_cmd commands[] = {
 	{ "offline", havm_cli_lifecycle, "stop a VM by its stop policy (save, shutdown, poweroff)" },
 	{ "terminate", havm_cli_lifecycle, "kill a VM's vmm at once" },
 	{ "migrate-out", havm_cli_lifecycle, "live-copy a running VM into its .vsv and stop it here" },
+	{ "status", havm_cli_status, "a VM's state on this node: vmm, guest, saved state" },
+	{ "list", havm_cli_status, "the VMs of a store and those that ran here" },
 	{ "close", havm_cli_lifecycle, "release a VM handle (never stops the VM)" },
 	{ "cluster", havm_cli_cluster, "this node's cluster view: quorum, node id, name" },
 	{ "version", cmd_version, "print the version" },

@@ -2,14 +2,14 @@
 # quorum gate, Open..Terminate) and the `havm` CLI over it.
 LIBRARIES += lifecycle
 lifecycle_SRCS := havm/runtime.c havm/quorum.c havm/vm.c havm/status.c havm/online.c havm/stop.c \
-	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/migrate_stream.c havm/migrate_offer.c havm/fence_check.c
+	havm/vmm_path.c havm/control.c havm/spawn.c havm/state.c havm/migrate.c havm/migrate_stream.c havm/migrate_offer.c havm/fence_check.c havm/info.c
 lifecycle_LDLIBS := -lquorum -lcmap -lqb
 # What a user of the lifecycle links: it validates .vmc files with vmcore's
 # parser and talks to vmm through vmcore's control client.
 HAVM_LC_LIBS := lifecycle havm_store havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
 
 PROGRAMS += havm
-havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/progress.c havm/cli_lifecycle.c havm/cli_cluster.c
+havm_SRCS := havm/main.c $(sort $(wildcard havm/cli_vhd*.c)) havm/progress.c havm/cli_lifecycle.c havm/cli_status.c havm/cli_cluster.c
 havm_LIBS := lifecycle havm_store havm_iscsi vmcore_vmc vmcore_ctl vmcore_disk common
 havm_LDLIBS := -ljson-c -lfuse3
 
@@ -37,7 +37,7 @@ test_online_LIBS := $(HAVM_LC_LIBS)
 
 INTEGRATION_TESTS += tests/integration/test_quorum_corosync.sh
 INTEGRATION_TESTS += tests/integration/test_lifecycle_vmm.sh tests/integration/test_lifecycle_saverestore.sh \
-	tests/integration/test_lifecycle_store.sh
+	tests/integration/test_lifecycle_store.sh tests/integration/test_havm_status.sh
 
 FUZZERS += migrate_offer_fuzz
 migrate_offer_fuzz_SRCS := tests/fuzz/migrate_offer_fuzz.c havm/migrate_offer.c common/err.c

@@ -139,6 +139,7 @@ int havm_vm_spawn(struct havm_vm *vm, struct havm_runtime *rt, const char *resto
 	}
 	if ((rc = havm_runtime_write_pid(rt, &id, e)) < 0)
 		goto kill_it;
+	(void)havm_vm_record_params(vm, rt);
 	hlog(LOG_INFO, "vm %s: started %s (pid %d%s%s), waiting for its control socket", vm->name, vmm,
 	     (int)pid, restore ? ", restoring " : "", restore ? restore : "");
 	for (;;) {

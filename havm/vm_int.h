@@ -32,6 +32,10 @@ struct havm_vm {
 	char incoming[256];
 };
 
+/* Records the VM's parameters (config, store) in its runtime directory for
+ * `havm list` (info.c). Best effort: a failure is logged and returned. */
+int havm_vm_record_params(struct havm_vm *vm, struct havm_runtime *rt);
+
 /* Opens the VM's runtime directory (flags as havm_runtime_open). */
 int havm_vm_runtime(struct havm_vm *vm, struct havm_runtime **rt, unsigned flags,
 		    struct havm_err *e) HAVM_MUST_CHECK;
