@@ -13,7 +13,7 @@ INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test
 	tests/integration/test_vmm_store.sh tests/integration/test_vmm_store_fence.sh
 # Linux guest saved, killed, restored elsewhere, from files and from a LUN
 # store (needs make guest-linux).
-INTEGRATION_TESTS += tests/integration/test_vmm_linux_saverestore.sh tests/integration/test_vmm_store_linux.sh
+INTEGRATION_TESTS += tests/integration/test_vmm_linux_saverestore.sh tests/integration/test_vmm_linux_migrate.sh tests/integration/test_vmm_store_linux.sh
 
 # make bench: save/restore/migrate beside QEMU (docs/benchmarks.md).
 BENCH_SCRIPTS += tests/bench/saverestore.sh
