@@ -1,11 +1,15 @@
 /* vmcore/dev — 16550A UART: 16-byte FIFOs, IER/IIR/LSR/MSR, loopback, the
  * interrupt gated by MCR.OUT2 as on a PC. Transmit is immediate: a THR
- * write goes to the chardev at once and THRE rises again, so an
- * IRQ-driven driver (Linux's 8250 for userspace tty output) gets its THRE
- * interrupt right after each write. Received bytes come from the chardev
+ * write goes to the chardev at once and THRE rises again while the
+ * chardev has room for a whole FIFO (Linux's 8250 writes up to 16 bytes
+ * per THRE interrupt without looking at LSR). When the backend is slow
+ * (a socket peer not reading) THRE and TEMT stay clear and the THRE
+ * interrupt waits for the chardev's drain callback: back-pressure
+ * instead of lost bytes. Received bytes come from the chardev
  * ring as the RX FIFO drains. */
 #define LOG_TAG HAVM_TAG_DEV
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +43,7 @@ struct uart {
 	struct uart_params p;
 	struct irq_line irq;
 	struct chardev *cd;
+	bool tx_blocked;   /* THRE withheld until the chardev drains (not saved) */
 };
 
 static unsigned rx_trigger(const struct uart *u)
@@ -101,6 +106,34 @@ static void on_input(void *opaque)
 	update_irq(u);
 }
 
+/* THR can take a whole FIFO's worth without the backend dropping any. */
+static bool tx_ready(struct uart *u)
+{
+	return (u->s.mcr & MCR_LOOP) || chardev_out_room(u->cd) >= FIFO_SIZE;
+}
+
+/* THR became empty: raise THRE now, or once the backend has room. */
+static void thr_emptied(struct uart *u)
+{
+	if (tx_ready(u)) {
+		u->s.thr_ipending = 1;
+		u->tx_blocked = false;
+	} else {
+		u->s.thr_ipending = 0;   /* THR not empty as far as the guest knows */
+		u->tx_blocked = true;
+	}
+}
+
+static void on_drain(void *opaque)
+{
+	struct uart *u = opaque;
+	if (!u->tx_blocked || !tx_ready(u))
+		return;
+	u->tx_blocked = false;
+	u->s.thr_ipending = 1;
+	update_irq(u);
+}
+
 static void update_msr(struct uart *u)
 {
 	uint8_t old = u->s.msr, hi;
@@ -151,7 +184,7 @@ static uint32_t uart_read(void *dev, uint32_t off, unsigned size)
 	case 4:
 		return s->mcr;
 	case 5:
-		v = s->lsr | LSR_THRE | LSR_TEMT;
+		v = s->lsr | (tx_ready(u) ? LSR_THRE | LSR_TEMT : 0);
 		s->lsr &= (uint8_t)~(LSR_OE | LSR_BI);
 		update_irq(u);
 		return v;
@@ -172,7 +205,7 @@ static void transmit(struct uart *u, uint8_t b)
 		rx_push(u, b);
 	else
 		chardev_write(u->cd, &b, 1);
-	u->s.thr_ipending = 1;
+	thr_emptied(u);
 }
 
 static void uart_write(void *dev, uint32_t off, unsigned size, uint32_t val)
@@ -196,7 +229,7 @@ static void uart_write(void *dev, uint32_t off, unsigned size, uint32_t val)
 		}
 		/* Enabling THRI while THR is empty raises THRE at once. */
 		if ((v & IER_THRI) && !(s->ier & IER_THRI))
-			s->thr_ipending = 1;
+			thr_emptied(u);
 		s->ier = v & 0x0f;
 		break;
 	case 2:
@@ -234,6 +267,7 @@ static void uart_reset(void *dev)
 	struct uart *u = dev;
 	uint64_t tx = u->s.tx_bytes, rx = u->s.rx_bytes;
 	memset(&u->s, 0, sizeof(u->s));
+	u->tx_blocked = false;
 	u->s.tx_bytes = tx, u->s.rx_bytes = rx;
 	u->s.dll = 0x0c;   /* 9600 baud */
 	update_msr(u);
@@ -266,6 +300,7 @@ static int uart_realize(struct machine *m, const void *params, void **out, struc
 		free(u);
 		return rc;
 	}
+	chardev_set_drain(u->cd, on_drain);
 	rc = io_bus_register(&m->io, IO_PORT, p->base, 8, &uart_ops, u, err);
 	if (rc < 0) {
 		chardev_close(u->cd);
@@ -295,6 +330,7 @@ static int uart_load(void *dev, const void *buf, size_t size, struct havm_err *e
 				    "uart: rx fifo head %u count %u, expected < %d", s.rx_head, s.rx_count,
 				    FIFO_SIZE);
 	u->s = s;
+	u->tx_blocked = false;
 	update_irq(u);
 	return 0;
 }
