@@ -367,7 +367,10 @@ int lun_submit(struct lun *l, struct lun_req *r)
 		free(r);
 		return rc;
 	}
-	lun_update_events(l);
+	if (!l->in_service) { /* else lun_service() flushes and updates after */
+		lun_flush_out(l);
+		lun_update_events(l);
+	}
 	return 1;
 }
 

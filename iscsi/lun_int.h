@@ -97,6 +97,7 @@ struct lun {
 	int polled_events, polled_fd;
 	unsigned ticks;
 	bool want_reconnect;
+	bool in_service;           /* inside iscsi_service(): no re-entry */
 	struct lun_stats stats;
 };
 
@@ -110,6 +111,8 @@ void lun_guard_start(struct lun *l);
 /* Re-arms the loop's poll registration after libiscsi's wishes changed
  * (lun_loop.c; no-op when not attached). */
 void lun_update_events(struct lun *l);
+/* Writes queued PDUs now if the socket takes them (lun_loop.c). */
+void lun_flush_out(struct lun *l);
 
 /* Submits a request built by the caller (PR commands from pr.c). Takes
  * ownership of @r (freed after its callback). Returns 1 or -errno. */
