@@ -37,7 +37,10 @@ sig=$(hex "$start" 6)
 
 tmp=$out.tmp.$$
 trap 'rm -f "$tmp"' EXIT
-tail -c +$((start + 1)) "$in" | head -c "$payload_length" | xz --decompress --single-stream --stdout >"$tmp" ||
+# dd reads exactly the payload: `tail | head -c` would SIGPIPE tail when head
+# stops early, which pipefail turns into an intermittent build failure.
+dd if="$in" bs=64K iflag=skip_bytes,count_bytes skip="$start" count="$payload_length" status=none |
+	xz --decompress --single-stream --stdout >"$tmp" ||
 	die "xz failed to decompress the payload at offset $start"
 elf=$(od -An -t x1 -N 5 "$tmp" | tr -d ' \n')
 [[ $elf == 7f454c4601 ]] || die "decompressed payload is not an ELF32 file (starts with $elf)"
