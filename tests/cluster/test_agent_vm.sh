@@ -65,12 +65,18 @@ cat >"$store/tick1.vmc" <<VMC
 VMC
 check_eq "crm_resource lists the agent" "VirtualServer" \
 	"$(bed_crm 1 crm_resource --list-agents ocf:havm 2>/dev/null | grep -x VirtualServer)"
+# Stickiness as admins set it: without it, clearing the move constraint or a
+# new DC's transition may shuffle vm1 between healthy nodes, and the node-kill
+# step below would kill a node that no longer runs it.
 bed_crm 1 cibadmin --create -o resources --xml-text \
 	"<primitive id=\"vm1\" class=\"ocf\" provider=\"havm\" type=\"VirtualServer\">
 	  <instance_attributes id=\"vm1-ia\">
 	    <nvpair id=\"vm1-config\" name=\"config\" value=\"$store/tick1.vmc\"/>
 	    <nvpair id=\"vm1-policy\" name=\"stop_policy\" value=\"poweroff\"/>
 	  </instance_attributes>
+	  <meta_attributes id=\"vm1-meta\">
+	    <nvpair id=\"vm1-stick\" name=\"resource-stickiness\" value=\"100\"/>
+	  </meta_attributes>
 	  <operations>
 	    <op id=\"vm1-start\" name=\"start\" interval=\"0\" timeout=\"60s\"/>
 	    <op id=\"vm1-stop\" name=\"stop\" interval=\"0\" timeout=\"60s\"/>
@@ -113,7 +119,8 @@ if probe_vmm "$first" vm1; then not_ok "$first no longer runs the vmm"; else ok 
 bed_crm 1 crm_resource --clear -r vm1 >/dev/null 2>&1
 
 # Unplanned: the active node dies.
-victim=$to
+victim=$(bed_wait_where vm1 "!none" 30) # where it runs now
+[[ -n $victim ]] || victim=$to
 view=n1
 [[ $victim == n1 ]] && view=n3
 tk=$(bed_now_ms)
