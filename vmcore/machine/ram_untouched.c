@@ -49,6 +49,35 @@ static int mark_holes(int pm, uintptr_t ram, uint64_t first, uint64_t last, uint
 	return 0;
 }
 
+/* One /proc/self/maps line: "start-end perms offset dev inode [path]",
+ * start/end/offset in hex, inode in decimal. 0, or -EINVAL. */
+static int parse_maps_line(const char *line, uintmax_t *start, uintmax_t *end, char perms[8],
+			   uintmax_t *inode)
+{
+	char *p;
+	errno = 0;
+	*start = strtoumax(line, &p, 16);
+	if (*p != '-')
+		return -EINVAL;
+	*end = strtoumax(p + 1, &p, 16);
+	if (*p != ' ' || errno)
+		return -EINVAL;
+	size_t n = strcspn(++p, " ");
+	if (n == 0 || n > 7 || p[n] != ' ')
+		return -EINVAL;
+	memcpy(perms, p, n);
+	perms[n] = '\0';
+	p += n + 1;
+	for (int field = 0; field < 2; field++) { /* offset, dev */
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	*inode = strtoumax(p, &p, 10);
+	return errno || (*p != ' ' && *p != '\n' && *p != '\0') ? -EINVAL : 0;
+}
+
 int machine_ram_untouched(struct machine *m, uint64_t *bm)
 {
 	size_t npages = m->ram_size / 4096;
@@ -70,8 +99,7 @@ int machine_ram_untouched(struct machine *m, uint64_t *bm)
 	while (rc == 0 && fgets(line, sizeof(line), maps)) {
 		uintmax_t start, end, inode;
 		char perms[8];
-		/* "start-end perms offset dev inode [path]" */
-		if (sscanf(line, "%jx-%jx %7s %*x %*x:%*x %ju", &start, &end, perms, &inode) != 4) {
+		if (parse_maps_line(line, &start, &end, perms, &inode) < 0) {
 			rc = -EIO;
 			break;
 		}

@@ -199,7 +199,8 @@ static int migrate(struct vm *vm, const char *path, int fd, const struct vm_migr
 	struct vsv_writer *w = NULL;
 	if (rc >= 0)
 		rc = vm_machine_desc(vm, &d0, err);
-	d0.flags |= VSV_DESC_FINAL_DISKS;
+	if (rc >= 0)
+		d0.flags |= VSV_DESC_FINAL_DISKS;
 	if (rc >= 0) {
 		pthread_mutex_lock(&vm->m.lock);
 		rc = machine_dirty_log(&vm->m, bm, true);
