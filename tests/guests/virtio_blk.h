@@ -68,8 +68,11 @@ static int blk_request(u32 type, u32 sector, u32 len, int device_writes)
 	avail[2 + blk_avail_idx % BLK_QS] = 0;
 	avail[1] = ++blk_avail_idx;
 	outw(blk_bar + 0x10, 0);
-	for (int i = 0; i < 1000000 && used[1] == before; i++)
-		;
+	/* The device completes asynchronously (its I/O thread, a LUN round
+	 * trip away, or a frozen target for seconds): poll long, with PAUSE,
+	 * and let the timer interrupt come in meanwhile. */
+	for (u32 i = 0; i < 2000000000u && used[1] == before; i++)
+		__asm__ volatile("pause" : : : "memory");
 	__asm__ volatile("" : : : "memory");   /* the device wrote status and buf */
 	(void)inb(blk_bar + 0x13);             /* acknowledge the interrupt */
 	return used[1] == before ? -1 : blk_status;

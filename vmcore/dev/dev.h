@@ -82,6 +82,14 @@ extern const struct dev_ops virtio_blk_dev_ops; /* virtio-blk-pci, legacy interf
 struct blk_dev;
 struct blk_dev *vblk_disk(void *vblk);
 
+/* Requests run on the disk's own I/O thread. vblk_complete publishes the
+ * finished ones (used ring, dirty log, interrupt): the vCPU loop calls it
+ * on MACHINE_REQ_DEV_DONE. vblk_drain first waits until none is in flight:
+ * with the vCPU stopped, before a save or anything that must see no
+ * half-done request. Both with the device lock held. */
+void vblk_complete(void *vblk);
+void vblk_drain(void *vblk);
+
 /* PIC entry points the machine uses. */
 struct pic;
 void pic_set_irq(void *pic, int n, int level);   /* an irq_set_fn for ISA lines */

@@ -3,14 +3,22 @@
  * layout at queue_pfn * 4096, INTx on a level-triggered ISA line. Linux's
  * virtio_pci drives it as a transitional device (1af4:1001).
  *
- * Requests are served synchronously on the vCPU thread when the guest
- * notifies the queue (blk.h is synchronous): header, data descriptors,
- * status byte. Guest-controlled values (ring addresses, chain lengths,
+ * Requests are asynchronous with respect to the guest, as on real hardware:
+ * a queue notify parses the new chains on the vCPU thread and hands them to
+ * the disk's worker thread, which runs the synchronous block stack (raw,
+ * VHD, LUN: a network round trip each) and fills the guest buffers and the
+ * status byte while the vCPU runs on. One worker, FIFO, so a FLUSH follows
+ * every earlier write. Finished requests reach the used ring, the dirty log
+ * and the interrupt line through complete(), on the vCPU thread (woken by
+ * MACHINE_REQ_DEV_DONE) under the device lock; pause, save and reset first
+ * wait for the worker (vblk_drain, quiesce), so saved state never holds a
+ * half-done request. Guest-controlled values (ring addresses, chain lengths,
  * descriptor lengths, sectors) are all checked; a broken ring sets
  * DEVICE_NEEDS_RESET and stops the queue instead of touching memory
  * outside RAM. */
 #define LOG_TAG HAVM_TAG_DEV
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +50,22 @@ struct vblk_state {
 	uint64_t requests, errors;
 };
 
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* A request between notify and completion: its chain, copied once. */
+struct vreq {
+	struct vring_desc chain[QUEUE_SIZE];
+	uint8_t hdr[16];
+	unsigned n;
+	uint16_t head;
+	uint8_t st;
+	uint32_t written;   /* bytes put into guest buffers */
+};
+
 struct vblk {
 	struct vblk_state s;
 	struct machine *m;
@@ -50,12 +74,16 @@ struct vblk {
 	struct irq_line irq;
 	uint16_t bar_base;     /* 0 = not decoding */
 	uint32_t host_features;
-};
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
+	/* FIFO of requests, slot = index % QUEUE_SIZE: [q_head, q_done) are
+	 * served and await complete(), [q_done, q_tail) are the worker's.
+	 * q_head is the vCPU side's (device lock); q_done and q_tail change
+	 * under mu. */
+	struct vreq *reqs;
+	uint32_t q_head, q_done, q_tail;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_idle;
+	bool stop;
+	pthread_t worker;
 };
 
 /* --- guest memory ----------------------------------------------------------- */
@@ -92,7 +120,36 @@ static void broken(struct vblk *v, const char *why)
 	update_irq(v);
 }
 
-/* --- requests ------------------------------------------------------------- */
+/* --- requests: parsed on the vCPU thread, served by the disk's worker ------- */
+
+/* Copies the chain at @head and checks its shape; false when malformed. */
+static bool parse(struct vblk *v, uint16_t head, struct vreq *r)
+{
+	struct vring_desc *table = gpa(v, ring_base(v), 16 * QUEUE_SIZE);
+	unsigned n = 0;
+	uint16_t i = head;
+	for (;;) {
+		if (i >= QUEUE_SIZE || n == QUEUE_SIZE)
+			return false;
+		memcpy(&r->chain[n], &table[i], sizeof(r->chain[n]));
+		if (r->chain[n].flags & DESC_INDIRECT)
+			return false;   /* not offered */
+		if (!(r->chain[n++].flags & DESC_NEXT))
+			break;
+		i = r->chain[n - 1].next;
+	}
+	struct vring_desc *last = &r->chain[n - 1];
+	bool status_ok = n >= 2 && (last->flags & DESC_WRITE) && last->len >= 1 && gpa(v, last->addr, 1);
+	uint8_t *h = r->chain[0].len >= 16 && !(r->chain[0].flags & DESC_WRITE) ? gpa(v, r->chain[0].addr, 16)
+										  : NULL;
+	if (!status_ok || !h)
+		return false;
+	memcpy(r->hdr, h, 16);
+	r->head = head;
+	r->n = n;
+	r->written = 0;
+	return true;
+}
 
 static uint8_t do_data(struct vblk *v, uint32_t type, uint64_t *sector, struct vring_desc *d, uint32_t *written)
 {
@@ -107,10 +164,8 @@ static uint8_t do_data(struct vblk *v, uint32_t type, uint64_t *sector, struct v
 		if (!(d->flags & DESC_WRITE))
 			return S_IOERR;
 		rc = blk_read(v->disk, *sector, buf, count);
-		if (rc == 0) {
+		if (rc == 0)
 			*written += d->len;
-			machine_mark_dirty(v->m, (uint32_t)d->addr, d->len);
-		}
 	} else {
 		if (d->flags & DESC_WRITE)
 			return S_IOERR;
@@ -120,61 +175,40 @@ static uint8_t do_data(struct vblk *v, uint32_t type, uint64_t *sector, struct v
 	return rc == 0 ? S_OK : S_IOERR;
 }
 
-/* Serves the chain at @head; returns bytes written into guest buffers, or
- * -1 when the chain itself is malformed. */
-static int64_t serve(struct vblk *v, uint16_t head)
+/* Runs one request on the worker thread: the disk I/O and the guest
+ * buffers, like a DMA engine, without the device lock. The used ring, the
+ * dirty log and the interrupt wait for complete() on the vCPU side. */
+static void serve(struct vblk *v, struct vreq *r)
 {
-	struct vring_desc *table = gpa(v, ring_base(v), 16 * QUEUE_SIZE);
-	struct vring_desc chain[QUEUE_SIZE];
-	unsigned n = 0;
-	uint16_t i = head;
-	for (;;) {
-		if (i >= QUEUE_SIZE || n == QUEUE_SIZE)
-			return -1;
-		memcpy(&chain[n], &table[i], sizeof(chain[n]));
-		if (chain[n].flags & DESC_INDIRECT)
-			return -1;   /* not offered */
-		if (!(chain[n++].flags & DESC_NEXT))
-			break;
-		i = chain[n - 1].next;
-	}
-	struct vring_desc *last = &chain[n - 1];
-	uint8_t *status = n >= 2 && (last->flags & DESC_WRITE) && last->len >= 1 ? gpa(v, last->addr, 1) : NULL;
-	uint8_t hdr[16];
-	uint8_t *h = chain[0].len >= 16 && !(chain[0].flags & DESC_WRITE) ? gpa(v, chain[0].addr, 16) : NULL;
-	if (!status || !h)
-		return -1;
-	memcpy(hdr, h, 16);
-	uint32_t type, written = 0;
+	uint32_t type;
 	uint64_t sector;
-	memcpy(&type, hdr, 4);
-	memcpy(&sector, hdr + 8, 8);
+	memcpy(&type, r->hdr, 4);
+	memcpy(&sector, r->hdr + 8, 8);
 	uint8_t st = S_OK;
-	v->s.requests++;
 	switch (type) {
 	case REQ_IN: case REQ_OUT:
 		if (type == REQ_OUT && v->p.readonly) {
 			st = S_IOERR;
 			break;
 		}
-		for (unsigned k = 1; k + 1 < n && st == S_OK; k++)
-			st = do_data(v, type, &sector, &chain[k], &written);
+		for (unsigned k = 1; k + 1 < r->n && st == S_OK; k++)
+			st = do_data(v, type, &sector, &r->chain[k], &r->written);
 		break;
 	case REQ_FLUSH:
+		/* FIFO: every earlier write has completed on the backend. */
 		st = blk_flush(v->disk) == 0 ? S_OK : S_IOERR;
 		break;
 	case REQ_GET_ID:
-		if (n >= 3 && (chain[1].flags & DESC_WRITE)) {
-			uint32_t len = chain[1].len < 20 ? chain[1].len : 20;
-			uint8_t *id = gpa(v, chain[1].addr, len);
+		if (r->n >= 3 && (r->chain[1].flags & DESC_WRITE)) {
+			uint32_t len = r->chain[1].len < 20 ? r->chain[1].len : 20;
+			uint8_t *id = gpa(v, r->chain[1].addr, len);
 			char serial[21];
 			snprintf(serial, sizeof(serial), "havm-%s", v->p.serial);
 			if (id) {
 				memset(id, 0, len);
 				/* virtio's device ID is 20 bytes, NUL-padded, not NUL-terminated */
 				memcpy(id, serial, strnlen(serial, len)); /* NOLINT(bugprone-not-null-terminated-result) */
-				machine_mark_dirty(v->m, (uint32_t)chain[1].addr, len);
-				written += len;
+				r->written += len;
 			} else {
 				st = S_IOERR;
 			}
@@ -186,11 +220,103 @@ static int64_t serve(struct vblk *v, uint16_t head)
 		st = S_UNSUPP;
 		break;
 	}
-	if (st != S_OK)
-		v->s.errors++;
-	*status = st;
-	machine_mark_dirty(v->m, (uint32_t)last->addr, 1);
-	return written + 1;
+	r->st = st;
+	struct vring_desc *last = &r->chain[r->n - 1];
+	uint8_t *status = gpa(v, last->addr, 1);
+	if (status)
+		*status = st;
+}
+
+static void *worker_main(void *arg)
+{
+	struct vblk *v = arg;
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		while (v->q_done == v->q_tail && !v->stop)
+			pthread_cond_wait(&v->cv_work, &v->mu);
+		if (v->q_done == v->q_tail)
+			break;   /* stopping, and nothing left to serve */
+		struct vreq *r = &v->reqs[v->q_done % QUEUE_SIZE];
+		pthread_mutex_unlock(&v->mu);
+		serve(v, r);
+		pthread_mutex_lock(&v->mu);
+		v->q_done++;
+		pthread_cond_broadcast(&v->cv_idle);
+		pthread_mutex_unlock(&v->mu);
+		machine_request(v->m, MACHINE_REQ_DEV_DONE);
+		pthread_mutex_lock(&v->mu);
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+/* Waits until the worker has served every request handed to it. */
+static void wait_idle(struct vblk *v)
+{
+	pthread_mutex_lock(&v->mu);
+	while (v->q_done != v->q_tail)
+		pthread_cond_wait(&v->cv_idle, &v->mu);
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* Pages the worker wrote for @r: the dirty log for pre-copy and the CPU's
+ * decoded code (not thread-safe, hence here and not on the worker). */
+static void mark_written(struct vblk *v, const struct vreq *r)
+{
+	uint32_t type;
+	memcpy(&type, r->hdr, 4);
+	if (type == REQ_IN || type == REQ_GET_ID)
+		for (unsigned k = 1; k + 1 < r->n; k++)
+			if (r->chain[k].flags & DESC_WRITE)
+				machine_mark_dirty(v->m, (uint32_t)r->chain[k].addr, r->chain[k].len);
+	machine_mark_dirty(v->m, (uint32_t)r->chain[r->n - 1].addr, 1);
+}
+
+static void process_queue(struct vblk *v);
+
+/* Device lock held, on the vCPU thread or with it stopped: publishes the
+ * requests the worker finished, in order, in the used ring. */
+static void complete(struct vblk *v)
+{
+	pthread_mutex_lock(&v->mu);
+	uint32_t done = v->q_done;
+	pthread_mutex_unlock(&v->mu);
+	if (v->q_head == done)
+		return;
+	uint8_t *ring = v->s.queue_pfn ? gpa(v, ring_base(v), ring_bytes()) : NULL;
+	for (; v->q_head != done; v->q_head++) {
+		struct vreq *r = &v->reqs[v->q_head % QUEUE_SIZE];
+		mark_written(v, r);
+		v->s.requests++;
+		if (r->st != S_OK)
+			v->s.errors++;
+		if (!ring)
+			continue;
+		uint32_t id = r->head, l = r->written + 1;
+		uint8_t *e = ring + used_off() + 4 + 8 * (v->s.used_idx % QUEUE_SIZE);
+		memcpy(e, &id, 4);
+		memcpy(e + 4, &l, 4);
+		v->s.used_idx++;
+	}
+	if (!ring)
+		return;
+	memcpy(ring + used_off() + 2, &v->s.used_idx, 2);
+	machine_mark_dirty(v->m, ring_base(v) + used_off(), 4 + 8 * QUEUE_SIZE);
+	uint16_t flags;
+	memcpy(&flags, ring + avail_off(), 2);
+	if (!(flags & 1)) {   /* VRING_AVAIL_F_NO_INTERRUPT */
+		v->s.isr |= 1;
+		update_irq(v);
+	}
+	process_queue(v);   /* the guest may have queued more than fit */
+}
+
+/* Waits for the worker, then completes everything: before a reset, a
+ * save, a pause. Device lock held; the worker never takes it. */
+static void quiesce(struct vblk *v)
+{
+	wait_idle(v);
+	complete(v);
 }
 
 static void process_queue(struct vblk *v)
@@ -202,43 +328,42 @@ static void process_queue(struct vblk *v)
 		broken(v, "the ring lies outside RAM");
 		return;
 	}
-	uint8_t *avail = ring + avail_off(), *used = ring + used_off();
-	uint16_t avail_idx, flags;
+	uint8_t *avail = ring + avail_off();
+	uint16_t avail_idx;
 	memcpy(&avail_idx, avail + 2, 2);
 	if ((uint16_t)(avail_idx - v->s.last_avail) > QUEUE_SIZE) {
 		broken(v, "avail index ran more than a queue ahead");
 		return;
 	}
 	bool any = false;
-	while (v->s.last_avail != avail_idx) {
+	while (v->s.last_avail != avail_idx && v->q_tail - v->q_head < QUEUE_SIZE) {
 		uint16_t head;
 		memcpy(&head, avail + 4 + 2 * (v->s.last_avail % QUEUE_SIZE), 2);
-		int64_t len = serve(v, head);
-		if (len < 0) {
+		/* Slots in [q_head, q_tail) belong to the worker or await
+		 * complete(); q_tail's slot is free. */
+		if (!parse(v, head, &v->reqs[v->q_tail % QUEUE_SIZE])) {
 			broken(v, "malformed descriptor chain");
-			return;
+			break;
 		}
-		uint32_t id = head, l = (uint32_t)len;
-		uint8_t *e = used + 4 + 8 * (v->s.used_idx % QUEUE_SIZE);
-		memcpy(e, &id, 4);
-		memcpy(e + 4, &l, 4);
-		v->s.used_idx++;
-		memcpy(used + 2, &v->s.used_idx, 2);
-		machine_mark_dirty(v->m, ring_base(v) + used_off(), 4 + 8 * QUEUE_SIZE);
+		pthread_mutex_lock(&v->mu);
+		v->q_tail++;
+		pthread_cond_signal(&v->cv_work);
+		pthread_mutex_unlock(&v->mu);
 		v->s.last_avail++;
 		any = true;
 	}
-	memcpy(&flags, avail, 2);
-	if (any && !(flags & 1)) {   /* VRING_AVAIL_F_NO_INTERRUPT */
-		v->s.isr |= 1;
-		update_irq(v);
-	}
+	(void)any;
 }
 
 /* --- the virtio header in BAR0 -------------------------------------------------- */
 
 static void device_reset(struct vblk *v)
 {
+	/* A reset device does no more DMA: the requests in flight end first,
+	 * and their ring (maybe freed by the driver already) is left alone. */
+	wait_idle(v);
+	v->s.queue_pfn = 0;
+	complete(v);
 	uint64_t req = v->s.requests, err = v->s.errors;
 	memset(&v->s, 0, sizeof(v->s));
 	v->s.requests = req, v->s.errors = err;
@@ -292,6 +417,7 @@ static void bar_write(void *dev, uint32_t off, unsigned size, uint32_t val)
 	case 0x08:
 		if (v->s.queue_sel != 0)
 			break;
+		quiesce(v);
 		v->s.queue_pfn = val;
 		v->s.last_avail = v->s.used_idx = 0;
 		if (val && !gpa(v, ring_base(v), ring_bytes()))
@@ -341,6 +467,12 @@ static void vblk_unrealize(void *dev)
 	struct pci_host *h = pci_host_of(v->m);
 	if (h)
 		pci_remove_func(h, v->p.devfn);
+	pthread_mutex_lock(&v->mu);
+	v->stop = true;
+	pthread_cond_signal(&v->cv_work);
+	pthread_mutex_unlock(&v->mu);
+	pthread_join(v->worker, NULL);   /* serves what is queued, then ends */
+	free(v->reqs);
 	int rc = blk_close(v->disk);
 	if (rc < 0)
 		hlog(LOG_ERR, "virtio-blk %s: close failed (%d): writes since the last flush may be lost",
@@ -359,6 +491,14 @@ static int vblk_realize(struct machine *m, const void *params, void **out, struc
 		return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "virtio-blk: out of memory");
 	v->m = m;
 	v->p = *p;
+	v->reqs = calloc(QUEUE_SIZE, sizeof(*v->reqs));
+	if (!v->reqs) {
+		free(v);
+		return havm_err_set(err, HAVM_E_INTERNAL, -ENOMEM, "virtio-blk: out of memory");
+	}
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->cv_work, NULL);
+	pthread_cond_init(&v->cv_idle, NULL);
 	v->irq = machine_isa_irq(m, p->irq);
 	unsigned flags = (p->readonly ? 0 : BLK_O_RDWR) | (p->vhd ? 0 : BLK_O_FORMAT_RAW);
 	int rc = p->open ? p->open(p->open_opaque, p->path, flags, &v->disk, err)
@@ -376,17 +516,30 @@ static int vblk_realize(struct machine *m, const void *params, void **out, struc
 		.class_code = 0x01, .subclass = 0x00, .irq_pin = 1, .irq_line = p->irq,
 		.io_bar_size = BAR_SIZE, .io_bar_addr = p->io_base,
 	};
+	rc = pthread_create(&v->worker, NULL, worker_main, v);
+	if (rc != 0) {
+		rc = havm_err_set(err, HAVM_E_INTERNAL, -rc, "virtio-blk %s: cannot start the I/O thread: %s",
+				  p->path, strerror(rc));
+		goto fail_disk;
+	}
 	rc = pci_add_func(h, &info, bar_moved, v, err);
 	if (rc < 0)
-		goto fail_disk;
+		goto fail_worker;
 	hlog(LOG_INFO, "virtio-blk %s: %s, %llu sectors%s, PCI %02x.0, I/O 0x%x, IRQ %u", p->path,
 	     blk_format_name(blk_format(v->disk)), (unsigned long long)(blk_size(v->disk) / BLK_SECTOR_SIZE),
 	     p->readonly ? ", read-only" : "", p->devfn >> 3, p->io_base, p->irq);
 	*out = v;
 	return 0;
+fail_worker:
+	pthread_mutex_lock(&v->mu);
+	v->stop = true;
+	pthread_cond_signal(&v->cv_work);
+	pthread_mutex_unlock(&v->mu);
+	pthread_join(v->worker, NULL);
 fail_disk:
 	(void)blk_close(v->disk);
 fail:
+	free(v->reqs);
 	free(v);
 	return rc;
 }
@@ -394,6 +547,16 @@ fail:
 struct blk_dev *vblk_disk(void *vblk)
 {
 	return ((struct vblk *)vblk)->disk;
+}
+
+void vblk_complete(void *vblk)
+{
+	complete(vblk);
+}
+
+void vblk_drain(void *vblk)
+{
+	quiesce(vblk);
 }
 
 static void vblk_save(void *dev, void *buf)

@@ -34,6 +34,7 @@ struct machine_dev {
 /* Requests from devices to the vCPU loop (bits of machine.requests). */
 enum machine_request {
 	MACHINE_REQ_RESET = 1u << 0,    /* i8042 0xFE, port 0x92 bit 0 */
+	MACHINE_REQ_DEV_DONE = 1u << 1, /* a device I/O thread finished requests */
 };
 
 struct machine_counters {

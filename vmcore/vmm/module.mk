@@ -9,7 +9,7 @@ vmm_LIBS += havm_store havm_iscsi
 INTEGRATION_TESTS += tests/integration/test_vmm_ticker.sh tests/integration/test_vmm_disk.sh \
 	tests/integration/test_vmm_tsccal.sh \
 	tests/integration/test_vmm_saverestore.sh tests/integration/test_vmm_selffence.sh tests/integration/test_vmm_iscsi_sessiondrop.sh \
-	tests/integration/test_vmm_iodeadline.sh \
+	tests/integration/test_vmm_iodeadline.sh tests/integration/test_vmm_blk_async.sh \
 	tests/integration/test_vmm_store.sh tests/integration/test_vmm_store_fence.sh
 # Linux guest saved, killed, restored elsewhere, from files and from a LUN
 # store (needs make guest-linux).

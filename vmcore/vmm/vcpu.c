@@ -100,6 +100,16 @@ static void idle(struct vm *vm)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void vm_disks_settle(struct vm *vm, bool drain)
+{
+	struct machine *m = &vm->m;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < m->nrealized; i++)
+		if (m->devs[i].ops == &virtio_blk_dev_ops)
+			(drain ? vblk_drain : vblk_complete)(m->devs[i].dev);
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void guest_reset(struct vm *vm)
 {
 	struct havm_err err;
@@ -163,7 +173,10 @@ void *vm_vcpu_main(void *arg)
 	struct machine *m = &vm->m;
 	struct havm_err err;
 	while (gate(vm)) {
-		if (atomic_exchange(&m->requests, 0) & MACHINE_REQ_RESET)
+		unsigned req = atomic_exchange(&m->requests, 0);
+		if (req & MACHINE_REQ_DEV_DONE)
+			vm_disks_settle(vm, false);
+		if (req & MACHINE_REQ_RESET)
 			guest_reset(vm);
 		pthread_mutex_lock(&m->lock);
 		uint64_t budget = vclock_insns_until(&m->clock, vclock_next_deadline(&m->clock));

@@ -331,6 +331,7 @@ int vm_pause(struct vm *vm, struct havm_err *err)
 	if (rc < 0)
 		return havm_err_set(err, HAVM_E_TIMEOUT, rc, "vm %s: the vCPU did not stop within 5 s",
 				    vm->cfg->name);
+	vm_disks_settle(vm, true);   /* no request stays in flight while paused */
 	hlog(LOG_NOTICE, "vm %s: paused", vm->cfg->name);
 	return 0;
 }
@@ -432,6 +433,7 @@ int vm_park(struct vm *vm, struct havm_err *err)
 	}
 	if (vm->state == VM_PAUSED) {
 		pthread_mutex_unlock(&vm->lock);
+		vm_disks_settle(vm, true);
 		return 0;
 	}
 	vm->state = VM_PAUSED;
@@ -448,6 +450,9 @@ int vm_park(struct vm *vm, struct havm_err *err)
 	if (rc < 0)
 		return havm_err_set(err, HAVM_E_TIMEOUT, rc, "vm %s: the vCPU did not stop within 5 s",
 				    vm->cfg->name);
+	/* In-flight disk I/O ends (or fails, on a fenced or lost LUN) before
+	 * anything reads RAM, the dirty log or device state. */
+	vm_disks_settle(vm, true);
 	return 1;
 }
 

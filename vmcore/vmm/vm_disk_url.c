@@ -104,6 +104,9 @@ void vm_storage_lost(struct vm *vm, const char *disk, int deadline_s)
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+	/* Called on a disk's I/O thread: the vCPU must leave its slice now. */
+	if (first && vm->m.cpu)
+		vm->m.cpu_ops->request_exit(vm->m.cpu);
 	if (first)
 		hlog(LOG_ERR, "vm %s: STORAGE LOST: %s", vm->cfg->name, vm->report);
 }
@@ -122,6 +125,9 @@ void vm_fenced(struct vm *vm, const char *disk)
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+	/* Called on a disk's I/O thread: the vCPU must leave its slice now. */
+	if (first && vm->m.cpu)
+		vm->m.cpu_ops->request_exit(vm->m.cpu);
 	if (first)
 		hlog(LOG_ERR, "vm %s: FENCED: %s", vm->cfg->name, vm->report);
 }

@@ -35,6 +35,9 @@ int vm_machine_desc(struct vm *vm, struct vsv_machine_desc *d, struct havm_err *
 /* Stops the vCPU thread at its gate without changing the visible state
  * more than a pause would; vm_unpark lets it continue. */
 int vm_park(struct vm *vm, struct havm_err *err) HAVM_MUST_CHECK;
+/* Publishes the disk requests the I/O threads finished; with @drain, waits
+ * for those in flight first (vCPU stopped: pause, save). */
+void vm_disks_settle(struct vm *vm, bool drain);
 void vm_unpark(struct vm *vm);
 /* Ends the vCPU thread with the VM off and @reason (after save/migrate). */
 void vm_stop_after_save(struct vm *vm, enum vm_stop_reason reason, const char *report);

@@ -110,6 +110,9 @@ static uint8_t request(struct devtest *t, uint32_t type, uint64_t sector, uint32
 	avail[2 + avail_idx % QS] = 0;
 	avail[1] = (uint16_t)(avail_idx + 1);
 	out(t, BAR + 0x10, 2, 0);
+	/* Served on the disk's I/O thread; the used ring follows once the
+	 * vCPU side completes it (vmm: MACHINE_REQ_DEV_DONE or a pause). */
+	vblk_drain(pc_find_dev(&t->m, "virtio-blk"));
 	return *(uint8_t *)ram(t, STATUS);
 }
 
@@ -253,6 +256,69 @@ static void test_vblk_malformed_ring_stops_the_queue_until_reset(void **state)
 	devtest_fini(&t);
 }
 
+/* Puts one IN request of sector @sector on the ring and notifies, without
+ * waiting for it. */
+static void submit_in(struct devtest *t, uint64_t sector)
+{
+	struct desc *d = ram(t, RING);
+	uint8_t *hdr = ram(t, HDR);
+	uint32_t type = 0;
+	memset(hdr, 0, 16);
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	d[0] = (struct desc){ HDR, 16, 1, 1 };
+	d[1] = (struct desc){ DATA, 512, 3, 2 };
+	d[2] = (struct desc){ STATUS, 1, 2, 0 };
+	*(uint8_t *)ram(t, STATUS) = 0xee;
+	uint16_t *avail = ram(t, RING + 16 * QS);
+	avail[2 + avail[1] % QS] = 0;
+	avail[1] = (uint16_t)(avail[1] + 1);
+	out(t, BAR + 0x10, 2, 0);
+}
+
+/* The notify returns at once; the I/O thread fills the buffer and the status
+ * byte and asks the vCPU loop to publish it; the used ring and the
+ * interrupt come only with that completion, on the vCPU side. */
+static void test_vblk_request_completes_off_the_vcpu_thread(void **state)
+{
+	(void)state;
+	struct devtest t;
+	board(&t, false);
+	driver_init(&t);
+	atomic_store(&t.m.requests, 0);
+	submit_in(&t, 7);
+	for (int i = 0; i < 5000 && !(atomic_load(&t.m.requests) & MACHINE_REQ_DEV_DONE); i++)
+		usleep(1000);
+	assert_true(atomic_load(&t.m.requests) & MACHINE_REQ_DEV_DONE);
+	assert_int_equal(*(uint8_t *)ram(&t, STATUS), 0);            /* served ... */
+	assert_int_equal(*(uint8_t *)ram(&t, DATA), 7);
+	assert_int_equal(used_idx(&t), 0);                            /* ... not yet published */
+	assert_int_equal(pic_output(t.m.pic), 0);
+	vblk_complete(pc_find_dev(&t.m, "virtio-blk"));
+	assert_int_equal(used_idx(&t), 1);
+	assert_int_equal(pic_output(t.m.pic), 1);
+	devtest_fini(&t);
+}
+
+/* A device reset waits for the requests in flight: no DMA after it. */
+static void test_vblk_reset_waits_for_requests_in_flight(void **state)
+{
+	(void)state;
+	struct devtest t;
+	board(&t, false);
+	driver_init(&t);
+	memset(ram(&t, DATA), 0, 512);
+	submit_in(&t, 9);
+	out(&t, BAR + 0x12, 1, 0);                                    /* reset */
+	assert_int_equal(*(uint8_t *)ram(&t, STATUS), 0);
+	assert_int_equal(*(uint8_t *)ram(&t, DATA), 9);
+	assert_int_equal(in(&t, BAR + 0x12, 1), 0);
+	driver_init(&t);                                              /* and it works again */
+	assert_int_equal(request(&t, 0, 5, 512, true), 0);
+	assert_int_equal(*(uint8_t *)ram(&t, DATA), 5);
+	devtest_fini(&t);
+}
+
 static void test_vblk_missing_disk_names_the_file(void **state)
 {
 	(void)state;
@@ -277,6 +343,8 @@ int main(void)
 		cmocka_unit_test(test_vblk_malformed_ring_stops_the_queue_until_reset),
 		cmocka_unit_test(test_vblk_missing_disk_names_the_file),
 		cmocka_unit_test(test_vblk_dma_writes_mark_guest_pages_dirty),
+		cmocka_unit_test(test_vblk_request_completes_off_the_vcpu_thread),
+		cmocka_unit_test(test_vblk_reset_waits_for_requests_in_flight),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
