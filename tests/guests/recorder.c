@@ -129,6 +129,7 @@ void main(void)
 
 	pic_init(0xfe);     /* only IRQ 0 */
 	pit_init();
+	blk_wait_irq = 1;   /* ticks go on while a request is in flight */
 	u32 done = 0;
 	for (;;) {
 		__asm__ volatile("sti; hlt; cli");

@@ -46,6 +46,10 @@ static u32 blk_capacity(void)
 	return inl(blk_bar + 0x14);
 }
 
+/* Set by a guest whose IDT and timer run: blk_request then waits for the
+ * device in HLT (interrupts on), so the guest's ticks go on meanwhile. */
+static int blk_wait_irq;
+
 /* One polled request (BLK_T_*) on blk_buf: the status byte, or -1 if the
  * device never completed it. */
 static int blk_request(u32 type, u32 sector, u32 len, int device_writes)
@@ -69,10 +73,15 @@ static int blk_request(u32 type, u32 sector, u32 len, int device_writes)
 	avail[1] = ++blk_avail_idx;
 	outw(blk_bar + 0x10, 0);
 	/* The device completes asynchronously (its I/O thread, a LUN round
-	 * trip away, or a frozen target for seconds): poll long, with PAUSE,
-	 * and let the timer interrupt come in meanwhile. */
-	for (u32 i = 0; i < 2000000000u && used[1] == before; i++)
-		__asm__ volatile("pause" : : : "memory");
+	 * trip away, or a frozen target for seconds). With blk_wait_irq (a
+	 * timer runs), wait in HLT with interrupts on, up to ~60 s at 100 Hz;
+	 * otherwise poll. */
+	for (u32 i = 0; i < (blk_wait_irq ? 6000u : 400000000u) && used[1] == before; i++) {
+		if (blk_wait_irq)
+			__asm__ volatile("sti; hlt; cli" : : : "memory");
+		else
+			__asm__ volatile("pause" : : : "memory");
+	}
 	__asm__ volatile("" : : : "memory");   /* the device wrote status and buf */
 	(void)inb(blk_bar + 0x13);             /* acknowledge the interrupt */
 	return used[1] == before ? -1 : blk_status;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # virtio-blk requests run on the disk's own I/O thread, not on the vCPU
-# (vmcore/dev/virtio_blk.c): the recorder guest writes its iSCSI disk (a
-# real tgtd) every 100 ms and ticks on the PIT at 100 Hz. The target is
+# (vmcore/dev/virtio_blk.c): the recorder guest writes its disk, a VHD in a
+# LUN store (a real tgtd, docs/store.md), every 100 ms and ticks on the PIT
+# at 100 Hz. The target is
 # frozen (SIGSTOP) for a while, with io_deadline long enough not to end the
 # VM:
 #  - while a request hangs on the frozen target the guest keeps running:
@@ -13,14 +14,16 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$HAVM_TOP/tests/lib/tgtd.sh"
 vmm=$HAVM_BIN/vmm
+havm=$HAVM_BIN/havm
 recorder=$HAVM_TOP/build/guests/recorder.bin
 if [[ ! -x $vmm || ! -f $recorder ]] || ! command -v tgtd >/dev/null || ! command -v socat >/dev/null; then
 	skip "virtio-blk I/O off the vCPU thread" "vmm, the recorder guest, tgtd or socat is missing"
 	done_testing
 	exit
 fi
-cp "$vmm" "$scratch/" # immune to rebuilds mid-run
+cp "$vmm" "$havm" "$scratch/" # immune to rebuilds mid-run
 vmm=$scratch/vmm
+havm=$scratch/havm
 tgtd_start || { not_ok "tgtd starts"; done_testing; exit 1; }
 tgtd_target 1 iqn.2024-01.test:blkasync && tgtd_lun 1 1 16 && tgtd_bind 1 ALL
 url=$(tgtd_url 1 1)
@@ -36,7 +39,7 @@ ctl() { printf '%s\n' "$2" | socat -t 120 - "UNIX-CONNECT:$scratch/$1.sock"; }
 start() { # name [vmm args...]
 	local name=$1
 	shift
-	"$vmm" run "$scratch/rec.vmc" --control "$scratch/$name.sock" "$@" \
+	"$vmm" run --store "$url?io_deadline=60" rec.vmc --control "$scratch/$name.sock" "$@" \
 		>"$scratch/$name.out" 2>"$scratch/$name.err" </dev/null &
 	local pid=$!
 	printf -v "pid_$name" '%s' "$pid"
@@ -47,10 +50,15 @@ cat >"$scratch/rec.vmc" <<VMC
 <vm name="rec">
   <memory unit="MiB">4</memory>
   <boot><image load="0x100000">$recorder</image></boot>
-  <disk path="$url?io_deadline=60" format="raw"/>
+  <disk store="rec.vhd" format="vhd"/>
   <serial port="com1" backend="stdio"/>
 </vm>
 VMC
+"$havm" store format "$url" >/dev/null &&
+	"$havm" vhd create -t dynamic -s 8M "$scratch/rec.vhd" >/dev/null 2>&1 &&
+	"$havm" store import "$url" "$scratch/rec.vhd" rec.vhd >/dev/null &&
+	"$havm" store import "$url" "$scratch/rec.vmc" >/dev/null
+check "a store on the LUN with the recorder's .vmc and .vhd" test $? -eq 0
 
 # --- the guest runs on while a request hangs --------------------------------------
 start a
@@ -76,23 +84,26 @@ check "after the thaw the records go on" wait_for 30 ack_at_least "$scratch/a.ou
 kill -STOP "$TGTD_PID"
 sleep 0.5
 saved_before=$(last_ack "$scratch/a.out")
-ctl a "{\"cmd\":\"save\",\"path\":\"$scratch/s.vsv\"}" >"$scratch/save.reply" &
+ctl a '{"cmd":"save","path":"rec.vsv"}' >"$scratch/save.reply" &
 savepid=$!
 at_exit "kill $savepid 2>/dev/null"
 sleep 1.5
 check "save with a request in flight: no reply while the target is frozen" kill -0 "$savepid"
-check "... and no .vsv yet" test ! -e "$scratch/s.vsv"
 kill -CONT "$TGTD_PID"
 wait_for 60 gone "$savepid"
 wait "$savepid" 2>/dev/null
+diag "save reply: $(cat "$scratch/save.reply")"
 check_eq "... after the thaw the save succeeds" true "$(field ok "$(cat "$scratch/save.reply")")"
 saved_ack=$(last_ack "$scratch/a.out")
 check "... the record in flight completed before the save (acked after the thaw)" \
 	test "$saved_ack" -ge "$saved_before"
 ctl a '{"cmd":"quit"}' >/dev/null
 wait_for 10 gone "$pid_a"
+"$havm" store export "$url" rec.vsv "$scratch/rec.vsv" &&
+	"$havm" vsv info "$scratch/rec.vsv" >"$scratch/info.txt" 2>&1
+check "... the .vsv verifies" bash -c "'$havm' vsv info --verify '$scratch/rec.vsv' >/dev/null"
 
-start b --restore "$scratch/s.vsv"
+start b --restore rec.vsv
 check "restored: the records go on" wait_for 30 ack_at_least "$scratch/b.out" $((saved_ack + 3))
 first=$(first_ack "$scratch/b.out")
 check "... from the record after the saved ones (first ack $first, saved up to $saved_ack)" \
