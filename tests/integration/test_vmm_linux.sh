@@ -70,7 +70,7 @@ diag "vmm: $vmm (pid $vmm_pid)"
 # The serial session: every step is bounded by the boot timeout; the
 # transcript goes to $scratch/console.txt, results to $scratch/results.
 python3 - "$scratch" "$timeout_s" "${HAVM_LINUX_REBOOT:-0}" >"$scratch/results" 2>"$scratch/session.err" <<'EOF'
-import json, os, socket, sys, time
+import json, os, re, socket, sys, time
 d, limit, reboot = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
 log = open(os.path.join(d, "console.txt"), "wb")
 t0 = time.monotonic()
@@ -129,8 +129,10 @@ def run(cmd, secs=60):
         return None
     text = out.decode(errors="replace").replace("\r", "")
     # drop the echoed command line (the terminal may wrap it) and kernel messages
+    # (a late one, e.g. the i8042 probe, may land after the prompt on its line)
     return [l for l in text.split("\n")
-            if l.strip() and "HAVM-DONE-''" not in l and not l.startswith("[")][-8:]
+            if l.strip() and "HAVM-DONE-''" not in l and not l.startswith("[")
+            and not re.search(r"\[ *[0-9]+\.[0-9]{6}\] ", l)][-8:]
 
 def boot(tag):
     if wait_for(b"HAVM-GUEST-READY", limit) is None:
