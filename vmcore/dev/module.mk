@@ -7,6 +7,7 @@ vmcore_dev_SRCS := vmcore/dev/chardev.c vmcore/dev/pic.c vmcore/dev/pit.c vmcore
 vmcore_dev_LDLIBS := -lqb -lpthread
 
 UNIT_TESTS += test_pic test_pit test_uart test_cmos test_i8042 test_virtio_blk test_dev_fields
+INTEGRATION_TESTS += tests/integration/test_vmm_serial_slow_reader.sh
 test_pic_SRCS := tests/unit/dev/test_pic.c tests/unit/dev/devtest.c
 test_pic_LIBS := vmcore_machine vmcore_dev vmcore_disk common
 test_pit_SRCS := tests/unit/dev/test_pit.c tests/unit/dev/devtest.c
