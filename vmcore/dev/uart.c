@@ -314,7 +314,14 @@ static int uart_realize(struct machine *m, const void *params, void **out, struc
 
 static void uart_save(void *dev, void *buf)
 {
-	memcpy(buf, &((struct uart *)dev)->s, sizeof(struct uart_state));
+	const struct uart *u = dev;
+	struct uart_state s = u->s;
+	/* A THRE withheld for a slow backend is due as soon as that backend
+	 * drains; the restored VM starts with an empty one, so it is due now
+	 * (otherwise an IRQ-driven driver would wait for it forever). */
+	if (u->tx_blocked)
+		s.thr_ipending = 1;
+	memcpy(buf, &s, sizeof(s));
 }
 
 static int uart_load(void *dev, const void *buf, size_t size, struct havm_err *err)

@@ -245,6 +245,34 @@ static void test_uart_thre_interrupt_waits_for_the_backend_to_drain(void **state
 	slow_peer_fini(&p);
 }
 
+/* Saved while THRE is withheld, the restored VM (whose backend starts
+ * empty) gets its THRE interrupt at once instead of waiting forever. */
+static void test_uart_save_with_thre_withheld_restores_thre_due(void **state)
+{
+	(void)state;
+	struct slow_peer p;
+	slow_peer_init(&p);
+	devtest_outb(&p.t, COM1 + 2, 0x07);
+	devtest_outb(&p.t, COM1 + 4, 0x08);
+	devtest_outb(&p.t, COM1 + 1, 0x02);
+	size_t sent = 0;
+	for (unsigned step = 0; step < 100000 && (devtest_inb(&p.t, COM1 + 5) & 0x20); step++)
+		for (unsigned i = 0; i < 16; i++, sent++)
+			devtest_outb(&p.t, COM1, pattern(sent));
+	assert_int_equal(devtest_inb(&p.t, COM1 + 2) & 0x0f, 0x01);
+	uint8_t buf[256];
+	assert_true(uart_dev_ops.state_size <= sizeof(buf));
+	uart_dev_ops.save(pc_find_dev(&p.t.m, "uart"), buf);
+	struct devtest t2;
+	devtest_init(&t2, 1, NULL, 1);
+	assert_int_equal(uart_dev_ops.load(pc_find_dev(&t2.m, "uart"), buf, uart_dev_ops.state_size,
+					   NULL), 0);
+	assert_int_equal(devtest_inb(&t2, COM1 + 2) & 0x0f, 0x02);
+	assert_int_equal(devtest_inb(&t2, COM1 + 5) & 0x60, 0x60);
+	devtest_fini(&t2);
+	slow_peer_fini(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_uart_rx_interrupt_has_priority_over_thre),
 		cmocka_unit_test(test_uart_slow_socket_reader_loses_no_byte),
 		cmocka_unit_test(test_uart_thre_interrupt_waits_for_the_backend_to_drain),
+		cmocka_unit_test(test_uart_save_with_thre_withheld_restores_thre_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
