@@ -160,7 +160,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vmm $(DESTDIR)$(SBINDIR)/havm $(DESTDIR)$(SBINDIR)/fence_havm
 	rm -f $(DESTDIR)$(OCF_ROOT)/resource.d/havm/VirtualServer
 
-demo: all guests
+demo: all guests guest-linux
 	@tests/cluster/demo.sh
 
 clean:

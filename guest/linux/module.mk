@@ -1,9 +1,10 @@
 # guest/linux/ — the real Linux test guest: Debian's linux-image-686 kernel and
 # busybox-static:i386 in an initramfs, fetched by package name at build time.
 # Nothing third-party is committed; everything downloaded lands in build/.
-# Outputs (docs/guest-linux.md): build/guest/linux/{vmlinux,bzImage,initrd.img,cmdline}.
+# Outputs (docs/guest-linux.md): build/guest/linux/{vmlinux,bzImage,initrd.img,cmdline},
+# and demo-initrd.img: the same initramfs with demo-init.in as /init (`make demo`).
 GUEST_LINUX_DIR := build/guest/linux
-GUEST_LINUX_OUT := $(addprefix $(GUEST_LINUX_DIR)/,vmlinux bzImage initrd.img cmdline)
+GUEST_LINUX_OUT := $(addprefix $(GUEST_LINUX_DIR)/,vmlinux bzImage initrd.img cmdline demo-initrd.img)
 GUESTS += $(GUEST_LINUX_OUT)
 INTEGRATION_TESTS += tests/integration/test_guest_linux_qemu.sh
 
@@ -29,6 +30,10 @@ $(GUEST_LINUX_DIR)/vmlinux: $(GUEST_LINUX_DIR)/bzImage guest/linux/extract-vmlin
 $(GUEST_LINUX_DIR)/initrd.img: $(GUEST_LINUX_DIR)/root/.unpacked guest/linux/mkinitrd.sh \
 		guest/linux/init.in guest/linux/modules.list
 	guest/linux/mkinitrd.sh $(GUEST_LINUX_DIR)/root guest/linux/init.in guest/linux/modules.list $@
+
+$(GUEST_LINUX_DIR)/demo-initrd.img: $(GUEST_LINUX_DIR)/root/.unpacked guest/linux/mkinitrd.sh \
+		guest/linux/demo-init.in guest/linux/modules.list
+	guest/linux/mkinitrd.sh $(GUEST_LINUX_DIR)/root guest/linux/demo-init.in guest/linux/modules.list $@
 
 $(GUEST_LINUX_DIR)/cmdline: guest/linux/cmdline
 	@mkdir -p $(@D)

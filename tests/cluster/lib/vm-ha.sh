@@ -42,6 +42,43 @@ vmha_setup() {
   <serial port="com1" backend="socket" path="/run/$VMHA_VM.serial"/>
 </vm>
 VMC
+	_vmha_primitive "$policy" "$extra"
+}
+
+# vmha_setup_linux STOP_POLICY [MEM_MIB=256]: the Linux variant of
+# vmha_setup: Debian's 686 kernel with the demo initramfs
+# (guest/linux/demo-init.in, `make guest-linux`) and a 32 MiB dynamic VHD
+# in $VMHA_STORE. The guest makes ext2 on the blank disk and prints the same
+# "ack SEQ BOOT T" lines as the recorder (T = its uptime in ms) once each
+# record is synced to /records there; vmha_lost_records reads that file.
+vmha_setup_linux() {
+	local policy=${1:-save} mem=${2:-256} g=$HAVM_TOP/build/guest/linux
+	VMHA_STORE=$BED_DIR/store
+	VMHA_SERIAL=$BED_DIR/serial-$VMHA_VM.log
+	VMHA_DISK=$VMHA_STORE/$VMHA_VM.vhd
+	VMHA_KIND=linux
+	mkdir -p "$VMHA_STORE"
+	: >"$VMHA_SERIAL"
+	"$BED_BUILD/bin/havm" vhd create --type dynamic --size 32M "$VMHA_DISK" >/dev/null || return 1
+	cat >"$VMHA_STORE/$VMHA_VM.vmc" <<VMC
+<vm name="$VMHA_VM">
+  <memory unit="MiB">$mem</memory>
+  <boot>
+    <kernel>$g/vmlinux</kernel>
+    <initrd>$g/demo-initrd.img</initrd>
+    <cmdline>$(cat "$g/cmdline") quiet</cmdline>
+  </boot>
+  <disk path="$VMHA_DISK" format="vhd"/>
+  <serial port="com1" backend="socket" path="/run/$VMHA_VM.serial"/>
+</vm>
+VMC
+	_vmha_primitive "$policy" ""
+}
+
+# _vmha_primitive STOP_POLICY EXTRA_NVPAIRS: the Pacemaker resource of the
+# VM in $VMHA_STORE (not started until Pacemaker places it).
+_vmha_primitive() {
+	local policy=$1 extra=$2
 	bed_crm 1 cibadmin --create -o resources --xml-text \
 		"<primitive id=\"$VMHA_RSC\" class=\"ocf\" provider=\"havm\" type=\"VirtualServer\">
 	  <instance_attributes id=\"$VMHA_RSC-ia\">
@@ -128,7 +165,7 @@ vmha_collect_stop() {
 
 # vmha_acks: "<ms> <node> <seq> <boot> <t>" for every whole ack line.
 vmha_acks() {
-	awk 'NF == 6 && $3 == "ack" && $4 ~ /^[0-9]+$/ && $5 ~ /^[0-9]+$/ && $6 ~ /^[0-9]+$/ \
+	awk '{ sub(/\r$/, "") } NF == 6 && $3 == "ack" && $4 ~ /^[0-9]+$/ && $5 ~ /^[0-9]+$/ && $6 ~ /^[0-9]+$/ \
 		{ print $1, $2, $4, $5, $6 }' "$VMHA_SERIAL"
 }
 
@@ -143,9 +180,23 @@ vmha_boots() { grep -c ' recorder: boot ' "$VMHA_SERIAL"; }
 vmha_lost_records() {
 	local acked ondisk
 	acked=$(vmha_acks | awk '{ print $3, $4 }' | sort -u)
-	ondisk=$(tr -d '\0' <"$VMHA_DISK" | grep -a '^HAVMREC ' |
-		sed -n 's/^HAVMREC seq=\([0-9]*\) boot=\([0-9]*\)$/\1 \2/p' | sort -u)
+	if [[ ${VMHA_KIND:-} == linux ]]; then
+		ondisk=$(vmha_linux_records | awk '{ print $1, $2 }' | sort -u)
+	else
+		ondisk=$(tr -d '\0' <"$VMHA_DISK" | grep -a '^HAVMREC ' |
+			sed -n 's/^HAVMREC seq=\([0-9]*\) boot=\([0-9]*\)$/\1 \2/p' | sort -u)
+	fi
 	comm -23 <(echo "$acked") <(echo "$ondisk") | grep -v '^$'
+}
+
+# vmha_linux_records: the Linux guest's /records ("SEQ BOOT T" lines) as
+# the VHD holds it, read with the VM stopped: havm vhd convert to a raw
+# image, then debugfs (no mount, nothing written).
+vmha_linux_records() {
+	local raw=$BED_DIR/$VMHA_VM-read.raw
+	"$BED_BUILD/bin/havm" vhd convert --type raw "$VMHA_DISK" "$raw" >/dev/null 2>&1 || return 1
+	debugfs -R 'cat /records' "$raw" 2>/dev/null | awk 'NF == 3'
+	rm -f "$raw"
 }
 
 # vmha_acks_after MS [NODE]: at least one ack stamped after MS (from NODE).
