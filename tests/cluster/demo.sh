@@ -92,7 +92,9 @@ bed_crm 1 crm_resource --move -r "$VMHA_RSC" -N "$to" >/dev/null 2>&1
 bed_crm 1 crm_resource --clear -r "$VMHA_RSC" >/dev/null 2>&1
 vmha_wait_handoff "$tm" "$boot_s" || fail "no acks on $to after the move"
 read -r _ mol mob mot _ mnf mnb mnt <<<"$(vmha_handoff "$tm")"
-if [[ $mnb == "$mob" ]]; then resumed="resumed from saved state (counter $mot -> $mnt)"; else
+seq_at() { vmha_acks | awk -v t="$1" '$1 == t { print $3; exit }'; }
+mos=$(seq_at "$mol") mns=$(seq_at "$mnf")
+if [[ $mnb == "$mob" ]]; then resumed="resumed from saved state, no reboot (record $mos -> $mns, guest clock $mot -> $mnt ms)"; else
 	resumed="rebooted (boot $mob -> $mnb): stop_policy=save is not wired into the agent yet"; fi
 say "VM runs on $to; the guest $resumed"
 sleep 5
@@ -108,12 +110,13 @@ fenced=no
 bed_wait_fenced -n "$view" "$victim" 30 $((tk / 1000)) 2>/dev/null && fenced=yes
 vmha_wait_handoff "$tk" "$boot_s" || fail "no acks on $survivor after the failover"
 read -r _ kol kob _ _ knf knb _ <<<"$(vmha_handoff "$tk")"
-say "VM restarted on $survivor ($victim fenced by fence_havm: $fenced); the guest booted again (boot $kob -> $knb: a dead node saves nothing) and continues its records from the disk"
+kos=$(seq_at "$kol") kns=$(seq_at "$knf")
+say "VM restarted on $survivor ($victim fenced by fence_havm: $fenced); the guest booted again (boot $kob -> $knb: a dead node saves nothing) and continues its records from the disk (record $kos -> $kns)"
 sleep 3
 
 # The disk is read with the VM stopped (its stop saves the state as usual).
 say "stopping $VMHA_RSC to read its disk"
-bed_crm 1 crm_resource -r "$VMHA_RSC" --meta -p target-role -v Stopped >/dev/null 2>&1
+bed_crm "${view#n}" crm_resource -r "$VMHA_RSC" --meta -p target-role -v Stopped >/dev/null 2>&1
 bed_wait_where -n "$view" "$VMHA_RSC" "" 120 >/dev/null 2>&1 || fail "the VM did not stop"
 sleep 1
 bed_sample_stop
