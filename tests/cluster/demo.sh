@@ -129,7 +129,7 @@ echo "Events:"
 at() { awk -v t="$1" -v t0="$t0" 'BEGIN { printf "+%.1fs", (t - t0) / 1000 }'; }
 printf '  %-8s %-30s %s\n' "$(at "$tplaced")" "VM started on $first" "cold boot: first record $((tstart - tplaced)) ms later"
 printf '  %-8s %-30s %s\n' "$(at "$tm")" "planned move $first -> $to" "guest service gap $((mnf - mol)) ms (last record on $first to first on $to)"
-printf '  %-8s %-30s %s\n' "$(at "$tk")" "node kill of $victim -> $survivor" "downtime $((knf - tk)) ms (node death to the first record on $survivor; the last on $victim was $((tk - kol)) ms before the kill)"
+printf '  %-8s %-30s %s\n' "$(at "$tk")" "node kill of $victim -> $survivor" "downtime $((knf - tk)) ms (the kill to the first record on $survivor)"
 overlaps=$(bed_sample_overlaps "$VMHA_RSC")
 lost=$(vmha_lost_records)
 echo
